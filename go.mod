@@ -1,10 +1,11 @@
 module github.com/kanbanshim/kanbanshim
 
-go 1.26
+go 1.26.0
+
+require github.com/ncruces/go-sqlite3 v0.37.0
 
 require (
 	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/ncruces/go-sqlite3 v0.37.0 // indirect
 	github.com/ncruces/go-sqlite3-wasm/v6 v6.5.35401 // indirect
 	github.com/ncruces/julianday v1.0.0 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect

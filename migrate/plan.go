@@ -1,0 +1,270 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+)
+
+// Step is one numbered step of the migration pass with the exact statements
+// it would run, in order. Numbers follow upstream's pass (0 is SCHEMA_SQL).
+type Step struct {
+	N          string   `json:"step"`
+	Name       string   `json:"name"`
+	Statements []string `json:"statements"`
+}
+
+// Options tunes planning.
+type Options struct {
+	// Full also runs the data checks that need a table scan (legacy event
+	// kinds). kanban-migrate always sets it; a plain open sets it only when
+	// the schema itself is out of date, since only old boards carry them.
+	Full bool
+	// Now is the epoch second used for synthesized runs.
+	Now int64
+}
+
+// planner simulates the schema as statements are planned, so later steps
+// see the columns earlier steps add.
+type planner struct {
+	insp  *Inspection
+	cols  map[string]map[string]bool
+	steps []Step
+}
+
+func newPlanner(insp *Inspection) *planner {
+	p := &planner{insp: insp, cols: map[string]map[string]bool{}}
+	for t, cs := range insp.Tables {
+		m := map[string]bool{}
+		for _, c := range cs {
+			m[strings.ToLower(c.Name)] = true
+		}
+		p.cols[t] = m
+	}
+	return p
+}
+
+func (p *planner) has(t, col string) bool { return p.cols[t][strings.ToLower(col)] }
+
+func (p *planner) hasTable(t string) bool { _, ok := p.cols[t]; return ok }
+
+func (p *planner) addStep(n, name string, stmts []string) {
+	if len(stmts) > 0 {
+		p.steps = append(p.steps, Step{N: n, Name: name, Statements: stmts})
+	}
+}
+
+func (p *planner) createTables(ddls []string) []string {
+	var out []string
+	for _, ddl := range ddls {
+		t := tableNameOf(ddl)
+		if p.hasTable(t) {
+			continue
+		}
+		out = append(out, ddl)
+		m := map[string]bool{}
+		for _, c := range canonicalColumns(t) {
+			if c.name != "completion_contract" {
+				m[c.name] = true
+			}
+		}
+		p.cols[t] = m
+	}
+	return out
+}
+
+func (p *planner) addColumns(cols []column) (stmts []string, added map[string]bool) {
+	added = map[string]bool{}
+	for _, c := range cols {
+		if !p.hasTable(c.table) || p.has(c.table, c.name) {
+			continue
+		}
+		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", c.table, c.def))
+		p.cols[c.table][c.name] = true
+		added[c.name] = true
+	}
+	return stmts, added
+}
+
+func (p *planner) createIndexes(ixs []index) []string {
+	var out []string
+	for _, ix := range ixs {
+		if _, ok := p.insp.Indexes[ix.name]; ok || !p.hasTable(ix.table) {
+			continue
+		}
+		ready := true
+		for _, c := range ix.cols {
+			ready = ready && p.has(ix.table, c)
+		}
+		if ready {
+			out = append(out, ix.sql)
+			p.insp.Indexes[ix.name] = ix.table
+		}
+	}
+	return out
+}
+
+// fillBaseColumns adds canonical columns that upstream's lists do not name
+// but a reduced or hand-seeded board lacks (upstream #113100), when they can
+// be added without a default for existing rows.
+func (p *planner) fillBaseColumns() []string {
+	var out []string
+	for _, t := range CoreTables {
+		if !p.hasTable(t) {
+			continue
+		}
+		for _, c := range canonicalColumns(t) {
+			if c.addable && !p.has(t, c.name) {
+				out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", t, c.def))
+				p.cols[t][c.name] = true
+			}
+		}
+	}
+	return out
+}
+
+// Plan returns the steps still pending on the board open in c, without
+// changing anything.
+func Plan(ctx context.Context, c *sqlite3.Conn, opts Options) ([]Step, error) {
+	insp, err := Inspect(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return planFrom(c, insp, opts)
+}
+
+func planFrom(c *sqlite3.Conn, insp *Inspection, opts Options) ([]Step, error) {
+	p := newPlanner(insp)
+	tables := p.createTables(baseTables)
+	p.addStep("0", "create missing tables and base indexes", append(tables, p.createIndexes(baseIndexes)...))
+	p.addStep("1", "create recipe tables", p.createTables(recipeTables))
+
+	early, _ := p.addColumns(tasksEarlyColumns)
+	p.addStep("2", "add early tasks columns", early)
+
+	renamed, added := p.addColumns(tasksRenamedColumns)
+	if added["consecutive_failures"] && p.has("tasks", "spawn_failures") {
+		renamed = append(renamed, "UPDATE tasks SET consecutive_failures = COALESCE(spawn_failures, 0)")
+	}
+	if added["last_failure_error"] && p.has("tasks", "last_spawn_error") {
+		renamed = append(renamed, "UPDATE tasks SET last_failure_error = last_spawn_error")
+	}
+	p.addStep("3", "add renamed tasks columns and copy legacy values", renamed)
+
+	late, _ := p.addColumns(tasksLateColumns)
+	p.addStep("4", "add later tasks columns", late)
+	p.addStep("4b", "add base columns missing from a reduced schema", p.fillBaseColumns())
+	p.addStep("5", "create indexes over added tasks columns",
+		p.createIndexes(append(append([]index{}, baseIndexes...), lateIndexes[:3]...)))
+
+	ev, _ := p.addColumns(eventsColumns)
+	p.addStep("6", "add task_events.run_id and its index", append(ev, p.createIndexes(lateIndexes[3:])...))
+
+	notify, nadded := p.addColumns(notifyColumns)
+	if nadded["delivery_mode"] {
+		notify = append(notify, "UPDATE kanban_notify_subs SET delivery_mode = 'notify+wake' WHERE platform != 'tui'")
+	}
+	p.addStep("7", "add notify subscription columns", notify)
+
+	schemaPending := len(p.steps) > 0
+	dangling, err := p.danglingRuns(c, insp)
+	if err != nil {
+		return nil, err
+	}
+	p.addStep("8", "synthesize runs for running tasks without one", dangling.statements(opts.Now))
+
+	if opts.Full || schemaPending {
+		renames, err := p.legacyKinds(c, insp)
+		if err != nil {
+			return nil, err
+		}
+		p.addStep("9", "rename legacy event kinds", renames)
+	}
+	p.addStep("10", "rebuild drifted tables", p.rebuildStatements())
+	return p.steps, nil
+}
+
+type danglingRuns bool
+
+func (d danglingRuns) statements(now int64) []string {
+	if !d {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf(`INSERT INTO task_runs (task_id, profile, status, claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, started_at) SELECT id, assignee, 'running', claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, COALESCE(NULLIF(started_at, 0), %d) FROM tasks WHERE status = 'running' AND current_run_id IS NULL ORDER BY rowid`, now),
+		`UPDATE tasks SET current_run_id = (SELECT MAX(r.id) FROM task_runs r WHERE r.task_id = tasks.id AND r.status = 'running') WHERE status = 'running' AND current_run_id IS NULL`,
+	}
+}
+
+// danglingRuns reports whether some running task has no current run. On a
+// board that lacks the current_run_id column every running task counts.
+func (p *planner) danglingRuns(c *sqlite3.Conn, insp *Inspection) (danglingRuns, error) {
+	if !insp.HasTable("tasks") {
+		return false, nil
+	}
+	q := `SELECT 1 FROM tasks WHERE status = 'running' AND current_run_id IS NULL LIMIT 1`
+	if !insp.HasColumn("tasks", "current_run_id") {
+		q = `SELECT 1 FROM tasks WHERE status = 'running' LIMIT 1`
+	}
+	_, found, err := sqlx.QueryInt(c, q)
+	if err != nil {
+		return false, fmt.Errorf("check running tasks: %w", err)
+	}
+	return danglingRuns(found), nil
+}
+
+func (p *planner) legacyKinds(c *sqlite3.Conn, insp *Inspection) ([]string, error) {
+	if !insp.HasTable("task_events") {
+		return nil, nil
+	}
+	var out []string
+	for _, r := range eventRenames {
+		_, found, err := sqlx.QueryInt(c, `SELECT 1 FROM task_events WHERE kind = ? LIMIT 1`, r[0])
+		if err != nil {
+			return nil, fmt.Errorf("check event kinds: %w", err)
+		}
+		if found {
+			out = append(out, fmt.Sprintf("UPDATE task_events SET kind = '%s' WHERE kind = '%s'", r[1], r[0]))
+		}
+	}
+	return out, nil
+}
+
+// rebuildStatements renames each drifted table aside, recreates it from the
+// canonical DDL, copies the shared columns (dropping legacy ids so
+// AUTOINCREMENT assigns new ones), drops the old table and recreates its
+// indexes.
+func (p *planner) rebuildStatements() []string {
+	var out []string
+	for _, t := range p.insp.Drifted() {
+		spec := rebuildSpecs[t]
+		var shared, sel []string
+		for _, c := range canonicalColumns(t) {
+			if c.name == "id" || !p.has(t, c.name) {
+				continue
+			}
+			shared = append(shared, c.name)
+			if t == "kanban_notify_subs" && c.name == "last_event_id" {
+				sel = append(sel, "COALESCE(CAST(last_event_id AS INTEGER), 0)")
+			} else {
+				sel = append(sel, c.name)
+			}
+		}
+		out = append(out,
+			fmt.Sprintf("ALTER TABLE %s RENAME TO %s_legacy", t, t),
+			spec.ddl,
+			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s_legacy ORDER BY rowid", t, strings.Join(shared, ", "), strings.Join(sel, ", "), t),
+			fmt.Sprintf("DROP TABLE %s_legacy", t),
+		)
+		for _, name := range spec.indexes {
+			if ix, ok := indexByName(name); ok {
+				out = append(out, ix.sql)
+			}
+		}
+	}
+	return out
+}
