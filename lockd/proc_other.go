@@ -1,0 +1,18 @@
+//go:build !linux
+
+package lockd
+
+import "fmt"
+
+// ScanOpeners needs /proc/*/fd, which only Linux has.
+func ScanOpeners(paths ...string) ([]Opener, error) {
+	return nil, fmt.Errorf("scan openers: %w", ErrUnsupported)
+}
+
+// FlockHolders needs /proc/locks, which only Linux has.
+func FlockHolders(path string) ([]FlockInfo, error) {
+	return nil, fmt.Errorf("flock holders: %w", ErrUnsupported)
+}
+
+// procCmdline cannot read other processes' argv without /proc.
+func procCmdline(int) []string { return nil }
