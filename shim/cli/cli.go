@@ -1,0 +1,307 @@
+// Package cli is the `kanban` command line: upstream `hermes kanban`'s
+// verbs, flags, text and --json output and exit codes, one file per verb
+// group, on top of shim/store.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/internal/py"
+	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/home"
+	"github.com/kanbanshim/kanbanshim/shim/store"
+)
+
+// App is one invocation's environment.
+type App struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Env            home.Env
+	// Prog is the command name used in messages ("kanban").
+	Prog string
+	// Hooks are store test hooks (nil in production).
+	Hooks *store.Hooks
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Stderr is a terminal: notes meant for people are shown.
+	Interactive bool
+
+	boards         *home.Boards
+	config         home.Config
+	configErr      error
+	allowNetworkFS bool
+	st             *store.Store
+	verb           string
+}
+
+// NewApp returns an App on the real process environment.
+func NewApp() *App {
+	return &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Env: home.OSEnv(), Prog: "kanban", Interactive: isTerminal(os.Stderr)}
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// ExitError carries an exit code and (optionally) the one line to print.
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string { return e.Msg }
+
+// usagef is a usage error (exit 2).
+func usagef(format string, args ...any) error {
+	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, args...)}
+}
+
+// failf is a runtime failure (exit 1) with its own message.
+func failf(format string, args ...any) error {
+	return &ExitError{Code: 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// errFailedQuietly: per-item failures were already printed (bulk verbs).
+var errFailedQuietly = &ExitError{Code: 1}
+
+// Exit prints err (if any) to stderr and returns the process exit code;
+// the only place errors become exit codes. A command cut short by a signal
+// exits 128+signal.
+func Exit(ctx context.Context, err error, stderr io.Writer, prog string) int {
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Msg != "" {
+			fmt.Fprintln(stderr, ee.Msg)
+		}
+		return ee.Code
+	}
+	if code, ok := lockd.SignalExitCode(ctx); ok {
+		if !errors.Is(err, context.Canceled) {
+			var se *lockd.SignalError
+			if !errors.As(err, &se) {
+				fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			}
+		}
+		return code
+	}
+	var ce *store.CorruptError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "%s: could not initialize database: %v\n", prog, err)
+		return 1
+	}
+	msg := err.Error()
+	if errors.Is(err, store.ErrInvalid) {
+		msg = store.InvalidMessage(err)
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(msg))
+	return 1
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+
+// Run executes one `kanban …` command line (arguments after the program
+// name), following upstream's order of checks.
+func Run(ctx context.Context, a *App, args []string) (err error) {
+	if a.Prog == "" {
+		a.Prog = "kanban"
+	}
+	a.boards = home.NewBoards(a.Env)
+	a.config, a.configErr = home.LoadConfig(a.Env)
+	defer func() {
+		if a.st != nil {
+			err = errors.Join(err, a.st.Close())
+			a.st = nil
+		}
+	}()
+	g, rest, err := parseGlobal(args)
+	if err != nil {
+		return err
+	}
+	if g.help || len(rest) == 0 {
+		fmt.Fprint(a.Stdout, topHelp(a.Prog))
+		return nil
+	}
+	a.allowNetworkFS = g.allowNetworkFS || a.Env.Getenv("HERMES_KANBAN_ALLOW_NETWORK_FS") == "1" || a.config.Bool("allow_network_fs", false)
+	action := rest[0]
+	v, ok := lookupVerb(action)
+	if !ok {
+		return unsupported(ctx, a, action, args)
+	}
+	a.verb = v.name
+	if err := a.warnConfig(); err != nil {
+		return err
+	}
+	if a.delegatedChild() && v.mutates(rest[1:]) {
+		return failf("%s: delegate_task child contexts cannot mutate Kanban tasks via the CLI", a.Prog)
+	}
+	if v.name == "boards" {
+		return runVerb(ctx, a, v, rest[1:])
+	}
+	if g.board != nil {
+		if err := a.pinBoard(*g.board); err != nil {
+			return err
+		}
+	}
+	if v.noStore {
+		return runVerb(ctx, a, v, rest[1:])
+	}
+	return runVerb(ctx, a, v, rest[1:])
+}
+
+// pinBoard validates --board and pins it for this call.
+func (a *App) pinBoard(raw string) error {
+	slug, err := home.NormalizeSlug(raw)
+	if err != nil {
+		return usagef("%s: %v", a.Prog, err)
+	}
+	if slug == "" {
+		return usagef("%s: --board requires a slug", a.Prog)
+	}
+	if slug != home.DefaultBoard && !a.boards.Exists(slug) {
+		return failf("%s: board %s does not exist. Create it with `hermes kanban boards create %s`.", a.Prog, py.Repr(slug), slug)
+	}
+	a.boards.Override = slug
+	return nil
+}
+
+func (a *App) delegatedChild() bool {
+	return strings.TrimSpace(a.Env.Getenv("HERMES_DELEGATED_CHILD_CONTEXT")) != ""
+}
+
+// warnConfig reports an unusable config.yaml once, on stderr: upstream
+// falls back to defaults, and so do we, but not silently. Invalid values
+// of kanbanshim's own keys are usage errors.
+func (a *App) warnConfig() error {
+	if a.configErr != nil {
+		fmt.Fprintf(a.Stderr, "%s: warning: ignoring config: %v\n", a.Prog, oneLine(a.configErr.Error()))
+	}
+	if err := a.config.Validate(); err != nil {
+		return usagef("%s: %s: %s", a.Prog, a.config.Path, oneLine(err.Error()))
+	}
+	return nil
+}
+
+// board is the active board's slug.
+func (a *App) board() string { return a.boards.Current() }
+
+// dbPath is the active board's database (HERMES_KANBAN_DB wins).
+func (a *App) dbPath() string { return a.boards.DBPath("") }
+
+// storeOptions builds the store configuration for the active board.
+func (a *App) storeOptions() store.Options {
+	slug := a.board()
+	lt := lockd.LeaseTimeout(a.Env.Getenv, floatOr(a.config, "lease_timeout_seconds"))
+	opts := store.Options{
+		BusyTimeout:    busyTimeout(a.Env.Getenv),
+		LeaseTimeout:   lt,
+		JournalMode:    a.config.JournalMode,
+		AllowNetworkFS: a.allowNetworkFS,
+		QuarantineDir:  quarantineDir(a.boards, slug, a.dbPath()),
+		Board:          slug,
+		ReadOnly:       a.delegatedChild(),
+		Now:            a.Now,
+		Hooks:          a.Hooks,
+		Paths: store.Paths{
+			WorkspacesRoot:  a.boards.WorkspacesRoot(slug),
+			AttachmentsRoot: a.boards.AttachmentsRoot(slug),
+			LogsDir:         a.boards.LogsDir(slug),
+		},
+	}
+	if a.Interactive {
+		opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog})
+	}
+	if ft := a.Env.Getenv("KANBANSHIM_TEST_FSTYPE"); ft != "" {
+		opts.Filesystem = func(string) store.FSInfo { return store.FSInfo{Name: ft, Network: ft != "local"} }
+	}
+	return opts
+}
+
+// open opens the active board (auto-init, like upstream's init_db on
+// every call). Failures read "could not initialize database".
+func (a *App) open(ctx context.Context) (*store.Store, error) {
+	if a.st != nil {
+		return a.st, nil
+	}
+	st, err := store.Open(ctx, a.dbPath(), a.storeOptions())
+	if err != nil {
+		var ce *store.CorruptError
+		var be *lockd.BusyError
+		var ne *store.NetworkFSError
+		switch {
+		case errors.As(err, &ce), errors.As(err, &be), errors.As(err, &ne):
+			return nil, err
+		case ctx.Err() != nil:
+			return nil, context.Cause(ctx)
+		}
+		return nil, failf("%s: could not initialize database: %s", a.Prog, oneLine(err.Error()))
+	}
+	a.st = st
+	return st, nil
+}
+
+// out writes a line to stdout.
+func (a *App) out(format string, args ...any) { fmt.Fprintf(a.Stdout, format+"\n", args...) }
+
+// errLine writes a line to stderr.
+func (a *App) errLine(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }
+
+// runVerb parses a verb's flags and runs it.
+func runVerb(ctx context.Context, a *App, v *verbInfo, args []string) error {
+	cmd := v.new()
+	fs := pflag.NewFlagSet(a.Prog+" "+v.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	var help bool
+	fs.BoolVarP(&help, "help", "h", false, "show this help")
+	cmd.flags(fs)
+	args = expandNargs(args, v.nargs)
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s %s: error: %s (see `%s %s --help`)", a.Prog, v.name, oneLine(err.Error()), a.Prog, v.name)
+	}
+	if help {
+		fmt.Fprint(a.Stdout, verbHelp(a.Prog, v, fs))
+		return nil
+	}
+	pos := fs.Args()
+	if len(pos) < len(v.required) {
+		return usagef("%s %s: error: the following arguments are required: %s", a.Prog, v.name, strings.Join(v.required[len(pos):], ", "))
+	}
+	if v.maxArgs >= 0 && len(pos) > v.maxArgs {
+		return usagef("%s %s: error: unrecognized arguments: %s", a.Prog, v.name, strings.Join(pos[v.maxArgs:], " "))
+	}
+	return cmd.run(ctx, a, pos)
+}
+
+// noteHandler prints store notes as "kanban: note: …" lines.
+type noteHandler struct {
+	w    io.Writer
+	prog string
+}
+
+func (h noteHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h noteHandler) Handle(_ context.Context, r slog.Record) error {
+	_, err := fmt.Fprintf(h.w, "%s: %s\n", h.prog, r.Message)
+	return err
+}
+func (h noteHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h noteHandler) WithGroup(string) slog.Handler      { return h }
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

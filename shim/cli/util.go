@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/kanbanshim/kanbanshim/internal/py"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func ptr[T any](v T) *T { return &v }
+
+func pyRepr(s string) string { return py.Repr(s) }
+
+func readAll(r io.Reader) ([]byte, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return io.ReadAll(r)
+}
+
+func join(s []string, sep string) string { return strings.Join(s, sep) }
+
+func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+// noneProfile maps none / - / null (any case) to "unassign".
+func noneProfile(v string) *string {
+	switch strings.ToLower(v) {
+	case "none", "-", "null":
+		return nil
+	}
+	return &v
+}
+
+func pyObj(kv ...any) py.Object { return py.Obj(kv...) }
+
+func fileExistsAt(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/migrate"
+)
+
+// DefaultBusyTimeout is upstream's busy_timeout.
+const DefaultBusyTimeout = 120 * time.Second
+
+// Open opens (creating when missing) the board at path.
+//
+// The discipline, in order: refuse a path that is not a regular file;
+// check the header of an existing file without SQLite (a damaged board is
+// never re-initialised); hold the open guard; open SQLite; read the
+// journal mode and never re-issue or change it on an existing file; choose
+// the mode of a new file under the init lock; set upstream's PRAGMAs; bring
+// the schema up to date under the init lock and the write lease.
+func Open(ctx context.Context, path string, opts Options) (s *Store, err error) {
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.LeaseTimeout <= 0 {
+		opts.LeaseTimeout = 30 * time.Second
+	}
+	s = &Store{path: path, opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	size, exists, err := statBoard(path)
+	if err != nil {
+		return nil, err
+	}
+	if exists && size > 0 {
+		if err := checkHeader(path); err != nil {
+			return nil, s.corrupt(err)
+		}
+	}
+	if !exists && opts.ReadOnly {
+		return nil, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
+	}
+	if !exists {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create board directory: %w", err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if g, gerr := lockd.HoldOpen(path); gerr == nil {
+		s.guard = g
+	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
+		return nil, gerr
+	}
+	if err := s.openConn(ctx, exists); err != nil {
+		return nil, err
+	}
+	s.lease = lockd.NewLease(path)
+	if err := s.settleJournalMode(ctx, !exists || size == 0); err != nil {
+		return nil, err
+	}
+	if err := s.pragmas(); err != nil {
+		return nil, s.classify(err)
+	}
+	if !opts.ReadOnly {
+		if err := s.ensureSchema(ctx); err != nil {
+			return nil, s.classify(err)
+		}
+	}
+	return s, nil
+}
+
+func statBoard(path string) (size int64, exists bool, err error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("stat board: %w", err)
+	case !st.Mode().IsRegular():
+		return 0, true, fmt.Errorf("%s: %w", path, ErrNotFile)
+	}
+	return st.Size(), true, nil
+}
+
+func (s *Store) openConn(ctx context.Context, exists bool) error {
+	flags := sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE
+	if s.opts.ReadOnly {
+		flags = sqlite3.OPEN_READONLY
+	}
+	c, err := sqlite3.OpenFlags(s.path, flags)
+	if err != nil {
+		if exists {
+			return s.classify(err)
+		}
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	s.conn = c
+	if err := c.BusyTimeout(s.opts.BusyTimeout); err != nil {
+		return err
+	}
+	c.SetInterrupt(ctx)
+	return nil
+}
+
+// settleJournalMode reads the mode in effect. On a new, empty file it
+// picks the mode (WAL unless config, the local hermes Python's SQLite or
+// the filesystem says otherwise) under the init lock; on any other file it
+// changes nothing, ever.
+func (s *Store) settleJournalMode(ctx context.Context, empty bool) error {
+	mode, _, err := sqlx.QueryText(s.conn, "PRAGMA journal_mode")
+	if err != nil {
+		return s.classify(err)
+	}
+	s.mode = strings.ToLower(mode)
+	fsOf := FilesystemOf
+	if s.opts.Filesystem != nil {
+		fsOf = s.opts.Filesystem
+	}
+	fsType := fsOf(filepath.Dir(s.path))
+	if empty && !s.opts.ReadOnly {
+		return s.initJournalMode(ctx, fsType)
+	}
+	if s.mode == "wal" && fsType.Network && !s.opts.AllowNetworkFS {
+		return &NetworkFSError{Path: s.path, FS: fsType.Name}
+	}
+	return nil
+}
+
+func (s *Store) initJournalMode(ctx context.Context, fsType FSInfo) error {
+	il, err := lockd.LockInit(ctx, s.path, 0)
+	if err == nil {
+		defer il.Close()
+	} else if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	pages, _, err := sqlx.QueryInt(s.conn, "PRAGMA page_count")
+	if err != nil {
+		return s.classify(err)
+	}
+	if pages > 0 { // someone else initialised it while we waited
+		mode, _, err := sqlx.QueryText(s.conn, "PRAGMA journal_mode")
+		s.mode = strings.ToLower(mode)
+		return err
+	}
+	want, why := s.chooseMode(ctx, fsType)
+	if want == "wal" && othersHaveOpen(s.path) {
+		want, why = "", "another process already has the new file open"
+	}
+	if want == "" || want == s.mode {
+		if why != "" {
+			s.log.Info("note: new board kept in " + s.mode + " mode: " + why)
+		}
+		return nil
+	}
+	got, _, err := sqlx.QueryText(s.conn, "PRAGMA journal_mode="+want)
+	if err != nil {
+		return fmt.Errorf("set journal mode of new board: %w", err)
+	}
+	s.mode = strings.ToLower(got)
+	s.created = true
+	if why != "" {
+		s.log.Info("note: new board created in " + s.mode + " mode: " + why)
+	}
+	return nil
+}
+
+// chooseMode decides the journal mode of a brand-new board and says why
+// when it is not WAL.
+func (s *Store) chooseMode(ctx context.Context, fsType FSInfo) (mode, why string) {
+	if strings.EqualFold(s.opts.JournalMode, "delete") {
+		return "delete", "config.yaml database.journal_mode is delete"
+	}
+	if fsType.Network && !s.opts.AllowNetworkFS {
+		return "delete", fsType.Name + " cannot share a WAL index between processes"
+	}
+	peer := DetectPeerSQLite
+	if s.opts.PeerSQLite != nil {
+		peer = s.opts.PeerSQLite
+	}
+	if p := peer(ctx); p.Affected {
+		return "delete", fmt.Sprintf("the local hermes Python (%s) links SQLite %s, which has the WAL-reset bug (fixed in 3.51.3); it will share this file", p.Python, p.Version)
+	}
+	return "wal", ""
+}
+
+// pragmas applies upstream's connection settings. None of them changes
+// the file's journal mode.
+func (s *Store) pragmas() error {
+	for _, p := range []string{
+		"PRAGMA synchronous=FULL",
+		"PRAGMA wal_autocheckpoint=100",
+		"PRAGMA journal_size_limit=8388608",
+		"PRAGMA foreign_keys=ON",
+		"PRAGMA secure_delete=ON",
+		"PRAGMA cell_size_check=ON",
+	} {
+		if s.opts.ReadOnly && strings.Contains(p, "journal_size_limit") {
+			continue
+		}
+		if err := s.conn.Exec(p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// ensureSchema brings the schema up to date. The plan is read without any
+// lock; only when something is pending do we take the init lock (shared
+// with upstream) and the write lease, and apply in one transaction that
+// re-plans inside it, so racing initialisers cannot double-apply.
+func (s *Store) ensureSchema(ctx context.Context) error {
+	steps, err := migrate.Plan(ctx, s.conn, migrate.Options{Now: s.now()})
+	if err != nil || len(steps) == 0 {
+		return err
+	}
+	if err := s.refuseForeignFile(ctx); err != nil {
+		return err
+	}
+	il, err := lockd.LockInit(ctx, s.path, 0)
+	if err == nil {
+		defer il.Close()
+	} else if ctx.Err() != nil {
+		return ctx.Err()
+	} // on timeout proceed: the migration is one atomic transaction
+	if err := s.lease.Acquire(ctx, "schema init", s.opts.LeaseTimeout); err != nil {
+		return err
+	}
+	defer s.lease.Release()
+	_, err = migrate.Apply(ctx, s.conn, migrate.Options{Now: s.now()})
+	return err
+}
+
+// refuseForeignFile stops us from creating kanban tables inside a file
+// that has content but no tasks table: a damaged schema or somebody
+// else's database. An empty board is never created over it.
+func (s *Store) refuseForeignFile(ctx context.Context) error {
+	insp, err := migrate.Inspect(ctx, s.conn)
+	if err != nil || insp.HasTable("tasks") || len(insp.Tables) == 0 {
+		return err
+	}
+	return s.corrupt(fmt.Errorf("file has %d table(s) but no tasks table; refusing to create a board inside it", len(insp.Tables)))
+}
+
+func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
+
+// othersHaveOpen reports whether another process has the file (or its
+// -wal/-shm) open, from /proc. Unknown (no /proc) counts as no.
+func othersHaveOpen(path string) bool {
+	ops, err := lockd.ScanOpeners(path, path+"-wal", path+"-shm")
+	if err != nil {
+		return false
+	}
+	for _, o := range ops {
+		if o.PID != os.Getpid() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+// Package store is the hermes-compatible board: it opens a board database
+// with the connection discipline that keeps it healthy (never flip the
+// journal mode of a shared file, upstream's PRAGMAs, schema through
+// migrate under the init lock), runs every write as BEGIN IMMEDIATE …
+// COMMIT under the board's write lease, and implements upstream's task
+// operations so that events, runs and state transitions are written
+// exactly as upstream writes them.
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+)
+
+// Sentinel errors callers match with errors.Is.
+var (
+	// ErrNoSuchTask is a task id that is not on the board.
+	ErrNoSuchTask = errors.New("no such task")
+	// ErrCorrupt is a board that fails the header check or that SQLite
+	// reports as corrupt (SQLITE_CORRUPT, SQLITE_NOTADB).
+	ErrCorrupt = errors.New("corrupt board")
+	// ErrNotFile is a board path that exists but is not a regular file.
+	ErrNotFile = errors.New("board path is not a regular file")
+	// ErrNetworkFS is a WAL board on a filesystem that cannot share WAL.
+	ErrNetworkFS = errors.New("network filesystem")
+)
+
+// Options configures Open.
+type Options struct {
+	// BusyTimeout is SQLite's busy timeout (upstream: 120 s, or
+	// HERMES_KANBAN_BUSY_TIMEOUT_MS).
+	BusyTimeout time.Duration
+	// LeaseTimeout bounds the wait for the write lease.
+	LeaseTimeout time.Duration
+	// JournalMode is the configured mode for NEW boards: "wal" or "delete".
+	// Existing boards keep theirs.
+	JournalMode string
+	// PeerSQLite tells whether the local hermes Python links a SQLite with
+	// the WAL-reset bug; nil means "ask lazily" (only when a board is
+	// created). Tests set it.
+	PeerSQLite func(ctx context.Context) PeerInfo
+	// AllowNetworkFS permits WAL on NFS/SMB/FUSE/9p/virtiofs/drvfs.
+	AllowNetworkFS bool
+	// Filesystem identifies the filesystem of a directory (nil:
+	// FilesystemOf); tests substitute it.
+	Filesystem func(dir string) FSInfo
+	// QuarantineDir receives forensic snapshots of corrupt boards.
+	QuarantineDir string
+	// Board is the slug, for messages ("kanban-recover auto --board X").
+	Board string
+	// ReadOnly opens without creating or migrating (delegated children).
+	ReadOnly bool
+	// Logger receives notes and warnings (nil: discard).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Hooks are test hooks (nil in production).
+	Hooks *Hooks
+	// Paths are the board's workspace, attachment and log directories.
+	Paths Paths
+	// Terminate stops a worker before its claim is released (reclaim,
+	// archive). Nil uses TerminateWorker with upstream's 5 s grace.
+	Terminate func(ctx context.Context, pid *int64, claimLock *string) Termination
+}
+
+// Hooks let tests stop a process at interesting moments.
+type Hooks struct {
+	// InTxn runs inside every write transaction after BEGIN, before the
+	// body; returning an error rolls the transaction back.
+	InTxn func(ctx context.Context, op string) error
+}
+
+// Store is one open board.
+type Store struct {
+	conn    *sqlite3.Conn
+	path    string
+	opts    Options
+	lease   *lockd.Lease
+	guard   *lockd.OpenGuard
+	mode    string // journal mode in effect: "wal" or "delete"
+	created bool   // this Open created the database file
+	log     *slog.Logger
+	inTxn   bool
+}
+
+// Path is the board database file.
+func (s *Store) Path() string { return s.path }
+
+// Conn is the connection, for reads (never for writes: use Write).
+func (s *Store) Conn() *sqlite3.Conn { return s.conn }
+
+// JournalMode is the mode in effect ("wal" or "delete").
+func (s *Store) JournalMode() string { return s.mode }
+
+// Created reports whether this Open created the board file.
+func (s *Store) Created() bool { return s.created }
+
+func (s *Store) now() int64 { return s.clock().Unix() }
+
+func (s *Store) clock() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// Close closes the connection (SQLite runs a passive checkpoint as the
+// last connection closes) and releases the open guard. It keeps the
+// first error.
+func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
+	var err error
+	if s.conn != nil {
+		s.conn.SetInterrupt(context.Background())
+		err = s.conn.Close()
+		s.conn = nil
+	}
+	if s.guard != nil {
+		err = errors.Join(err, s.guard.Close())
+		s.guard = nil
+	}
+	return err
+}
