@@ -225,6 +225,9 @@ func (a *App) storeOptions() store.Options {
 	if a.Interactive {
 		opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog})
 	}
+	if v, ok := a.peerOverride(); ok {
+		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
+	}
 	if ft := a.Env.Getenv("KANBANSHIM_TEST_FSTYPE"); ft != "" {
 		opts.Filesystem = func(string) store.FSInfo { return store.FSInfo{Name: ft, Network: ft != "local"} }
 	}
@@ -304,4 +307,18 @@ func (h noteHandler) WithGroup(string) slog.Handler      { return h }
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// peerOverride reads KANBANSHIM_PEER_SQLITE: the SQLite version the local
+// hermes Python links ("none": no Python shares the board). For operators
+// whose hermes runs elsewhere (a container), and for tests.
+func (a *App) peerOverride() (store.PeerInfo, bool) {
+	v := strings.TrimSpace(a.Env.Getenv("KANBANSHIM_PEER_SQLITE"))
+	switch v {
+	case "":
+		return store.PeerInfo{}, false
+	case "none":
+		return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
+	}
+	return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: store.WALResetAffected(v)}, true
 }

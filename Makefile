@@ -1,0 +1,56 @@
+# kanbanshim — see README.md. Needs Go 1.26 and python3; nothing else.
+GO      ?= go
+BIN     ?= bin
+PREFIX  ?= $(HOME)/.local
+DURATION ?= 20s
+FUZZTIME ?= 10s
+CMDS    := $(notdir $(wildcard cmd/*))
+
+.PHONY: all build test lint unit scripts fuzz bench torture demo install clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The CI gate: formatting, vet, module tidiness, every test with the race
+# detector, a short fuzz of each parser and a 1x run of every benchmark.
+test: lint unit fuzz
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | grep '^Fuzz' ); do :; done
+	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /dev/null || exit 1; \
+	  done; done
+
+bench:
+	KANBANSHIM_BENCH_FULL=1 $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./... | tee bench.txt
+
+torture: build
+	@if [ -d internal/torture ]; then $(GO) run ./internal/torture -duration $(DURATION); else echo "no torture harness yet"; fi
+
+# A throwaway board under a temporary HERMES_HOME: a short session, then
+# the board and its health.
+demo: build
+	@BIN=$(abspath $(BIN)) sh scripts/demo.sh
+
+install: build
+	@mkdir -p $(PREFIX)/bin
+	cp $(BIN)/* $(PREFIX)/bin/
+	@echo "installed $(CMDS) into $(PREFIX)/bin"
+
+clean:
+	rm -rf $(BIN) bench.txt
