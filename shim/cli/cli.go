@@ -225,6 +225,9 @@ func (a *App) storeOptions() store.Options {
 	if a.Interactive {
 		opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog})
 	}
+	if op := a.Env.Getenv("KANBANSHIM_TEST_PAUSE_IN_TXN"); op != "" && opts.Hooks == nil {
+		opts.Hooks = pauseHook(op, a.Stderr)
+	}
 	if v, ok := a.peerOverride(); ok {
 		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
 	}
@@ -321,4 +324,24 @@ func (a *App) peerOverride() (store.PeerInfo, bool) {
 		return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
 	}
 	return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: store.WALResetAffected(v)}, true
+}
+
+// pauseHook is a test hook (KANBANSHIM_TEST_PAUSE_IN_TXN=<op prefix>): a
+// write transaction whose op starts with the prefix announces itself on
+// stderr and waits inside BEGIN IMMEDIATE … COMMIT for up to 60 s, or
+// until the command is cancelled, so tests can signal or kill a writer
+// mid-transaction.
+func pauseHook(prefix string, stderr io.Writer) *store.Hooks {
+	return &store.Hooks{InTxn: func(ctx context.Context, op string) error {
+		if !strings.HasPrefix(op, prefix) {
+			return nil
+		}
+		fmt.Fprintf(stderr, "kanbanshim-test: paused in transaction %q\n", op)
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(60 * time.Second):
+			return nil
+		}
+	}}
 }
