@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,12 @@ func (s *Store) openConn(ctx context.Context, exists bool) error {
 	if s.opts.ReadOnly {
 		flags = sqlite3.OPEN_READONLY
 	}
-	c, err := sqlite3.OpenFlags(s.path, flags)
+	name := s.path
+	if s.opts.VFS != "" {
+		flags |= sqlite3.OPEN_URI
+		name = (&url.URL{Scheme: "file", Path: s.path, RawQuery: "vfs=" + url.QueryEscape(s.opts.VFS)}).String()
+	}
+	c, err := sqlite3.OpenFlags(name, flags)
 	if err != nil {
 		if exists {
 			return s.classify(err)

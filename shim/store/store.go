@@ -62,6 +62,9 @@ type Options struct {
 	Now func() time.Time
 	// Hooks are test hooks (nil in production).
 	Hooks *Hooks
+	// VFS names a registered SQLite VFS to open the board through (""
+	// is SQLite's default). Fault-injection tests use it.
+	VFS string
 	// Paths are the board's workspace, attachment and log directories.
 	Paths Paths
 	// Terminate stops a worker before its claim is released (reclaim,
