@@ -1,0 +1,96 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Sentinel errors callers match with errors.Is.
+var (
+	// ErrNoBoard means the database file does not exist.
+	ErrNoBoard = errors.New("no board database")
+	// ErrOutputExists means Salvage was asked to write over an existing file.
+	ErrOutputExists = errors.New("output file already exists")
+	// ErrOutputCorrupt means the fresh database failed integrity_check.
+	ErrOutputCorrupt = errors.New("salvaged database failed integrity_check")
+)
+
+// sidecars are the files that belong to a database, copied together.
+var sidecars = []string{"", "-wal", "-shm"}
+
+// scratch is a private copy of a board (db, -wal, -shm) in a temporary
+// directory. Everything the recover package analyses is such a copy, so
+// the original files stay byte-identical whatever SQLite or we do.
+type scratch struct {
+	Dir string
+	DB  string // path of the copied database
+	// Copied lists which of "", "-wal", "-shm" existed and were copied.
+	Copied []string
+}
+
+// Close removes the scratch directory.
+func (s *scratch) Close() error { return os.RemoveAll(s.Dir) }
+
+// copyBoard copies dbPath and its sidecars into a new scratch directory.
+// A missing database is ErrNoBoard; missing sidecars are fine.
+func copyBoard(ctx context.Context, dbPath string) (*scratch, error) {
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
+	} else if err != nil {
+		return nil, fmt.Errorf("stat board: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "kanban-recover-*")
+	if err != nil {
+		return nil, fmt.Errorf("scratch dir: %w", err)
+	}
+	s := &scratch{Dir: dir, DB: filepath.Join(dir, "board.db")}
+	for _, suf := range sidecars {
+		if err := ctx.Err(); err != nil {
+			s.Close()
+			return nil, err
+		}
+		ok, err := copyFile(dbPath+suf, s.DB+suf)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if ok {
+			s.Copied = append(s.Copied, suf)
+		}
+	}
+	if len(s.Copied) == 0 || s.Copied[0] != "" {
+		s.Close()
+		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
+	}
+	return s, nil
+}
+
+// copyFile copies src to dst; ok is false when src does not exist. The
+// source is opened read-only and never locked.
+func copyFile(src, dst string) (ok bool, err error) {
+	in, err := os.Open(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", dst, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return false, fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := out.Close(); err != nil {
+		return false, fmt.Errorf("close %s: %w", dst, err)
+	}
+	return true, nil
+}

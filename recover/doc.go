@@ -1,0 +1,25 @@
+// Package recover is the salvage core of kanban-recover: it checks a board,
+// reads every row it can straight from the database pages when SQLite
+// cannot, writes them into a fresh board, and compares boards.
+//
+// Everything works on a scratch copy of db, -wal and -shm (copy.go): the
+// original files are only ever read, never opened by SQLite.
+//
+// The salvage pipeline:
+//
+//	Load     (image.go, header.go, wal.go)  page size from the header, the WAL or by
+//	                                        scoring every size; committed WAL frames
+//	                                        laid over the main file's pages
+//	Extract  (extract.go, schema.go,        schema from page 1 (or from orphaned schema
+//	          btree.go, cell.go, record.go, leaves, or the canonical kanban schema);
+//	          overflow.go, freelist.go,     every table b-tree walked tolerating bad
+//	          rehome.go)                    pages; unreachable, non-freelist leaves
+//	                                        re-homed into tables by record shape
+//	write    (write.go, insert.go)          a fresh board from migrate's schema, rows
+//	                                        inserted by column name, integrity_check,
+//	                                        fsync and an atomic no-clobber link
+//
+// Check (check.go, invariants.go) and Diff (diff.go) use the same copy and
+// reader. Deleted rows do not come back: freelist pages and the free space
+// inside pages are never scanned.
+package recover

@@ -1,0 +1,230 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// Page-size sources reported in Image.PageSizeSource.
+const (
+	SizeFromHeader   = "header"
+	SizeFromWAL      = "wal"
+	SizeFromDetected = "detected"
+)
+
+// Image is a database as the salvager sees it: the main file's pages with
+// the committed WAL frames laid over them. It never changes the files it was
+// loaded from.
+type Image struct {
+	Path           string   `json:"path"`
+	FileSize       int64    `json:"file_size"`
+	PageSize       int      `json:"page_size"`
+	PageSizeSource string   `json:"page_size_source"`
+	Reserved       int      `json:"reserved"`
+	NPages         uint32   `json:"pages"`
+	FilePages      uint32   `json:"file_pages"`
+	Encoding       uint32   `json:"encoding"`
+	Header         Header   `json:"header"` // of the main file, as found
+	Effective      Header   `json:"-"`      // of page 1 after the WAL
+	WAL            WALInfo  `json:"wal"`    // summary of the -wal file
+	Shm            ShmInfo  `json:"shm"`    // -shm staleness
+	Notes          []string `json:"notes,omitempty"`
+
+	main     []byte
+	walPages map[uint32][]byte
+}
+
+// ErrNotDatabase means no page size could be found: the file holds no page
+// that parses as a b-tree page.
+var ErrNotDatabase = errors.New("no b-tree pages found: not an SQLite database")
+
+// Load reads dbPath and its -wal and -shm (all optional but the first) and
+// builds the page image. Call it on a scratch copy: it only reads, but the
+// original may change underneath.
+func Load(ctx context.Context, dbPath string) (*Image, error) {
+	main, err := os.ReadFile(dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("read database: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	wal, walErr := os.ReadFile(dbPath + "-wal")
+	if walErr != nil && !errors.Is(walErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read wal: %w", walErr)
+	}
+	shm, shmErr := os.ReadFile(dbPath + "-shm")
+	if shmErr != nil && !errors.Is(shmErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read shm: %w", shmErr)
+	}
+	img, err := newImage(main, wal, walErr == nil)
+	if err != nil {
+		return nil, err
+	}
+	img.Path = dbPath
+	img.Shm = inspectShm(shm, shmErr == nil, img.WAL)
+	return img, nil
+}
+
+// newImage builds an Image from file contents; Load and the fuzz tests use
+// it. A header page size is trusted unless no page parses under it (a
+// header overwritten with another valid-looking size).
+func newImage(main, wal []byte, walPresent bool) (*Image, error) {
+	img := &Image{FileSize: int64(len(main)), Header: ParseHeader(main)}
+	walHdr := WALInfo{}
+	if walPresent {
+		walHdr.parseHeader(wal, 0)
+	}
+	switch {
+	case img.Header.Sane() && (len(main) < 2*img.Header.PageSize || scorePageSize(main, img.Header.PageSize) > 0):
+		img.PageSize, img.PageSizeSource = img.Header.PageSize, SizeFromHeader
+	case walHdr.HeaderValid:
+		img.PageSize, img.PageSizeSource = walHdr.PageSize, SizeFromWAL
+	default:
+		ps := detectPageSize(main)
+		if ps == 0 {
+			return nil, ErrNotDatabase
+		}
+		img.PageSize, img.PageSizeSource = ps, SizeFromDetected
+	}
+	img.main = padToPages(main, img.PageSize)
+	img.FilePages = uint32(len(img.main) / img.PageSize)
+	if walPresent {
+		img.WAL, img.walPages = readWAL(wal, img.PageSize)
+		if !img.WAL.HeaderValid {
+			img.note("WAL ignored: %s", img.WAL.HeaderProblem)
+		}
+	}
+	img.sizePages()
+	img.settleHeader()
+	return img, nil
+}
+
+// padToPages zero-fills a final partial page so every page slice is whole;
+// the missing bytes read as unallocated space.
+func padToPages(b []byte, ps int) []byte {
+	if r := len(b) % ps; r != 0 {
+		b = append(b, make([]byte, ps-r)...)
+	}
+	return b
+}
+
+// sizePages decides how many pages the database has: the last WAL commit's
+// size when there is one, else the header's count when it is valid and not
+// beyond the file, else the file size. A size claimed by damaged data is
+// capped by the pages that actually exist, so NPages is bounded by the
+// input's size.
+func (img *Image) sizePages() {
+	n := img.FilePages
+	if h := img.Header; h.Sane() && h.PageCountValid() && h.PageCount < n {
+		n = h.PageCount
+	}
+	if img.WAL.Applied > 0 {
+		// A page the WAL names past every page that exists cannot be real:
+		// growth writes each new page as a frame. The cap also keeps a forged
+		// page number from sizing per-page tables.
+		reach := min(img.WAL.MaxPage, img.FilePages+uint32(len(img.walPages)))
+		n = min(img.WAL.DBSize, max(img.FilePages, reach))
+	}
+	img.NPages = n
+}
+
+// settleHeader takes reserved bytes and encoding from page 1 as the WAL
+// left it, falling back to the main file's header and then to defaults.
+func (img *Image) settleHeader() {
+	img.Effective = ParseHeader(img.Page(1))
+	h := img.Effective
+	if !h.Sane() || h.PageSize != img.PageSize {
+		h = img.Header
+	}
+	if h.Sane() && h.PageSize == img.PageSize {
+		img.Reserved = h.Reserved
+	} else if img.PageSizeSource == SizeFromDetected {
+		img.note("header unreadable: assuming 0 reserved bytes")
+	}
+	img.Encoding = h.Encoding
+	if img.Encoding < 1 || img.Encoding > 3 {
+		img.Encoding = 1
+	}
+}
+
+func (img *Image) note(format string, args ...any) {
+	img.Notes = append(img.Notes, fmt.Sprintf(format, args...))
+}
+
+// Usable is the page size less the reserved bytes at the end of each page.
+func (img *Image) Usable() int { return img.PageSize - img.Reserved }
+
+// Page returns page n (1-based) trimmed to its usable bytes, or nil when it
+// is outside the database or missing from a truncated file.
+func (img *Image) Page(n uint32) []byte {
+	if n == 0 || n > img.NPages {
+		return nil
+	}
+	if p, ok := img.walPages[n]; ok {
+		return p[:img.Usable()]
+	}
+	off := int64(n-1) * int64(img.PageSize)
+	if off+int64(img.PageSize) > int64(len(img.main)) {
+		return nil
+	}
+	return img.main[off : off+int64(img.Usable())]
+}
+
+// FromWAL reports whether page n comes from a WAL frame.
+func (img *Image) FromWAL(n uint32) bool { _, ok := img.walPages[n]; return ok }
+
+// PagesFromWAL counts the pages the WAL provides.
+func (img *Image) PagesFromWAL() int { return len(img.walPages) }
+
+// btree parses page n as a b-tree page (page 1's header sits at offset 100).
+func (img *Image) btree(n uint32) (*btreePage, error) {
+	data := img.Page(n)
+	if data == nil {
+		return nil, fmt.Errorf("page %d: missing: %w", n, errBadPage)
+	}
+	hdr := 0
+	if n == 1 {
+		hdr = 100
+	}
+	return parsePage(n, data, hdr)
+}
+
+// detectPageSize tries every page size and keeps the one under which most
+// pages parse as valid b-tree pages (a wrong size leaves page starts in the
+// middle of real pages, or cell pointers past the end). At most
+// detectSample pages are tested per size.
+func detectPageSize(b []byte) int {
+	best, bestScore := 0, 0
+	for ps := 512; ps <= 65536; ps *= 2 {
+		if s := scorePageSize(b, ps); s > bestScore {
+			best, bestScore = ps, s
+		}
+	}
+	return best
+}
+
+const detectSample = 4096
+
+func scorePageSize(b []byte, ps int) int {
+	n := len(b) / ps
+	if n == 0 {
+		return 0
+	}
+	step := max(1, n/detectSample)
+	score := 0
+	for i := 0; i < n; i += step {
+		hdr := 0
+		if i == 0 {
+			hdr = 100
+		}
+		p, err := parsePage(uint32(i+1), b[i*ps:(i+1)*ps], hdr)
+		if err == nil && p.ncells > 0 && p.looksValid() {
+			score++
+		}
+	}
+	return score
+}
