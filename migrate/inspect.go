@@ -109,3 +109,9 @@ func (in *Inspection) Drifted() []string {
 	}
 	return out
 }
+
+// columnType is the declared type of column name of table t ("" if none).
+func (in *Inspection) columnType(t, name string) string {
+	c, _ := in.Column(t, name)
+	return c.Type
+}

@@ -29,26 +29,38 @@ type Options struct {
 }
 
 // planner simulates the schema as statements are planned, so later steps
-// see the columns earlier steps add.
+// see the columns earlier steps add. Columns are kept in physical order
+// because the drifted-table rebuild copies them in that order.
 type planner struct {
-	insp  *Inspection
-	cols  map[string]map[string]bool
-	steps []Step
+	insp    *Inspection
+	cols    map[string][]string
+	indexes map[string]bool
+	steps   []Step
 }
 
 func newPlanner(insp *Inspection) *planner {
-	p := &planner{insp: insp, cols: map[string]map[string]bool{}}
+	p := &planner{insp: insp, cols: map[string][]string{}, indexes: map[string]bool{}}
 	for t, cs := range insp.Tables {
-		m := map[string]bool{}
-		for _, c := range cs {
-			m[strings.ToLower(c.Name)] = true
+		names := make([]string, len(cs))
+		for i, c := range cs {
+			names[i] = c.Name
 		}
-		p.cols[t] = m
+		p.cols[t] = names
+	}
+	for name := range insp.Indexes {
+		p.indexes[name] = true
 	}
 	return p
 }
 
-func (p *planner) has(t, col string) bool { return p.cols[t][strings.ToLower(col)] }
+func (p *planner) has(t, col string) bool {
+	for _, c := range p.cols[t] {
+		if strings.EqualFold(c, col) {
+			return true
+		}
+	}
+	return false
+}
 
 func (p *planner) hasTable(t string) bool { _, ok := p.cols[t]; return ok }
 
@@ -66,13 +78,13 @@ func (p *planner) createTables(ddls []string) []string {
 			continue
 		}
 		out = append(out, ddl)
-		m := map[string]bool{}
+		var names []string
 		for _, c := range canonicalColumns(t) {
 			if c.name != "completion_contract" {
-				m[c.name] = true
+				names = append(names, c.name)
 			}
 		}
-		p.cols[t] = m
+		p.cols[t] = names
 	}
 	return out
 }
@@ -84,16 +96,19 @@ func (p *planner) addColumns(cols []column) (stmts []string, added map[string]bo
 			continue
 		}
 		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", c.table, c.def))
-		p.cols[c.table][c.name] = true
+		p.cols[c.table] = append(p.cols[c.table], c.name)
 		added[c.name] = true
 	}
 	return stmts, added
 }
 
+// createIndexes plans the indexes that are missing and whose columns all
+// exist; the others wait for a later step (upstream #28464: an index over a
+// column that is not there yet aborts the whole pass).
 func (p *planner) createIndexes(ixs []index) []string {
 	var out []string
 	for _, ix := range ixs {
-		if _, ok := p.insp.Indexes[ix.name]; ok || !p.hasTable(ix.table) {
+		if p.indexes[ix.name] || !p.hasTable(ix.table) {
 			continue
 		}
 		ready := true
@@ -102,7 +117,7 @@ func (p *planner) createIndexes(ixs []index) []string {
 		}
 		if ready {
 			out = append(out, ix.sql)
-			p.insp.Indexes[ix.name] = ix.table
+			p.indexes[ix.name] = true
 		}
 	}
 	return out
@@ -110,7 +125,9 @@ func (p *planner) createIndexes(ixs []index) []string {
 
 // fillBaseColumns adds canonical columns that upstream's lists do not name
 // but a reduced or hand-seeded board lacks (upstream #113100), when they can
-// be added without a default for existing rows.
+// be added without a default for existing rows. Columns a later upstream
+// step adds (task_events.run_id, the notify columns) are left to that step,
+// which adds them in upstream's order and runs its backfill.
 func (p *planner) fillBaseColumns() []string {
 	var out []string
 	for _, t := range CoreTables {
@@ -118,13 +135,26 @@ func (p *planner) fillBaseColumns() []string {
 			continue
 		}
 		for _, c := range canonicalColumns(t) {
-			if c.addable && !p.has(t, c.name) {
+			if c.addable && !p.has(t, c.name) && !namedByUpstream(t, c.name) {
 				out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", t, c.def))
-				p.cols[t][c.name] = true
+				p.cols[t] = append(p.cols[t], c.name)
 			}
 		}
 	}
 	return out
+}
+
+// namedByUpstream reports whether one of upstream's column lists adds
+// column name to table t.
+func namedByUpstream(t, name string) bool {
+	for _, group := range [][]column{tasksEarlyColumns, tasksRenamedColumns, tasksLateColumns, eventsColumns, notifyColumns} {
+		for _, c := range group {
+			if c.table == t && strings.EqualFold(c.name, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Plan returns the steps still pending on the board open in c, without
@@ -145,15 +175,7 @@ func planFrom(c *sqlite3.Conn, insp *Inspection, opts Options) ([]Step, error) {
 
 	early, _ := p.addColumns(tasksEarlyColumns)
 	p.addStep("2", "add early tasks columns", early)
-
-	renamed, added := p.addColumns(tasksRenamedColumns)
-	if added["consecutive_failures"] && p.has("tasks", "spawn_failures") {
-		renamed = append(renamed, "UPDATE tasks SET consecutive_failures = COALESCE(spawn_failures, 0)")
-	}
-	if added["last_failure_error"] && p.has("tasks", "last_spawn_error") {
-		renamed = append(renamed, "UPDATE tasks SET last_failure_error = last_spawn_error")
-	}
-	p.addStep("3", "add renamed tasks columns and copy legacy values", renamed)
+	p.addStep("3", "add renamed tasks columns and copy legacy values", p.renamedColumns())
 
 	late, _ := p.addColumns(tasksLateColumns)
 	p.addStep("4", "add later tasks columns", late)
@@ -188,22 +210,42 @@ func planFrom(c *sqlite3.Conn, insp *Inspection, opts Options) ([]Step, error) {
 	return p.steps, nil
 }
 
+// renamedColumns adds the successors of the legacy spawn_* columns and
+// copies the old values into them, only when this pass adds the new
+// column (upstream #20842: never RENAME, never drop).
+func (p *planner) renamedColumns() []string {
+	stmts, added := p.addColumns(tasksRenamedColumns)
+	if added["consecutive_failures"] && p.has("tasks", "spawn_failures") {
+		stmts = append(stmts, "UPDATE tasks SET consecutive_failures = COALESCE(spawn_failures, 0)")
+	}
+	if added["last_failure_error"] && p.has("tasks", "last_spawn_error") {
+		stmts = append(stmts, "UPDATE tasks SET last_failure_error = last_spawn_error")
+	}
+	return stmts
+}
+
 type danglingRuns bool
 
+// statements insert one running run per running task that has none, in
+// the tasks' rowid order (the order upstream's loop visits them), with
+// started_at falling back to now when the task's is NULL, 0 or empty (Python's
+// `started_at or now`), then point each task at its new run. MAX(rowid) is
+// the row just inserted for that task, which is what upstream's lastrowid
+// is, even on a legacy task_runs whose id is not the rowid.
 func (d danglingRuns) statements(now int64) []string {
 	if !d {
 		return nil
 	}
 	return []string{
-		fmt.Sprintf(`INSERT INTO task_runs (task_id, profile, status, claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, started_at) SELECT id, assignee, 'running', claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, COALESCE(NULLIF(started_at, 0), %d) FROM tasks WHERE status = 'running' AND current_run_id IS NULL ORDER BY rowid`, now),
-		`UPDATE tasks SET current_run_id = (SELECT MAX(r.id) FROM task_runs r WHERE r.task_id = tasks.id AND r.status = 'running') WHERE status = 'running' AND current_run_id IS NULL`,
+		fmt.Sprintf(`INSERT INTO task_runs (task_id, profile, status, claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, started_at) SELECT id, assignee, 'running', claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, COALESCE(NULLIF(NULLIF(started_at, 0), ''), %d) FROM tasks WHERE status = 'running' AND current_run_id IS NULL ORDER BY rowid`, now),
+		`UPDATE tasks SET current_run_id = (SELECT MAX(r.rowid) FROM task_runs r WHERE r.task_id = tasks.id AND r.status = 'running') WHERE status = 'running' AND current_run_id IS NULL`,
 	}
 }
 
 // danglingRuns reports whether some running task has no current run. On a
 // board that lacks the current_run_id column every running task counts.
 func (p *planner) danglingRuns(c *sqlite3.Conn, insp *Inspection) (danglingRuns, error) {
-	if !insp.HasTable("tasks") {
+	if !insp.HasTable("tasks") || !insp.HasColumn("tasks", "status") {
 		return false, nil
 	}
 	q := `SELECT 1 FROM tasks WHERE status = 'running' AND current_run_id IS NULL LIMIT 1`
@@ -218,7 +260,7 @@ func (p *planner) danglingRuns(c *sqlite3.Conn, insp *Inspection) (danglingRuns,
 }
 
 func (p *planner) legacyKinds(c *sqlite3.Conn, insp *Inspection) ([]string, error) {
-	if !insp.HasTable("task_events") {
+	if !insp.HasTable("task_events") || !insp.HasColumn("task_events", "kind") {
 		return nil, nil
 	}
 	var out []string
@@ -235,36 +277,69 @@ func (p *planner) legacyKinds(c *sqlite3.Conn, insp *Inspection) ([]string, erro
 }
 
 // rebuildStatements renames each drifted table aside, recreates it from the
-// canonical DDL, copies the shared columns (dropping legacy ids so
-// AUTOINCREMENT assigns new ones), drops the old table and recreates its
-// indexes.
+// canonical DDL, copies the columns both share in the legacy table's order
+// (dropping legacy ids so AUTOINCREMENT assigns new ones, casting the notify
+// cursor to INTEGER), drops the old table and recreates its indexes, as
+// upstream does. One deliberate difference: a column the canonical table
+// lacks (a fork's, or the user's own) is added to the new table and copied
+// instead of being dropped with the old one; we never drop a column.
 func (p *planner) rebuildStatements() []string {
 	var out []string
 	for _, t := range p.insp.Drifted() {
 		spec := rebuildSpecs[t]
-		var shared, sel []string
-		for _, c := range canonicalColumns(t) {
-			if c.name == "id" || !p.has(t, c.name) {
+		out = append(out, fmt.Sprintf("ALTER TABLE %s RENAME TO %s_legacy", t, t), spec.ddl)
+		drop := "id"
+		if t == "kanban_notify_subs" {
+			drop = "last_event_id"
+		}
+		var cols []string
+		for _, name := range p.cols[t] {
+			if strings.EqualFold(name, drop) {
 				continue
 			}
-			shared = append(shared, c.name)
-			if t == "kanban_notify_subs" && c.name == "last_event_id" {
-				sel = append(sel, "COALESCE(CAST(last_event_id AS INTEGER), 0)")
-			} else {
-				sel = append(sel, c.name)
+			if isCanonical(t, name) {
+				cols = append(cols, name)
+				continue
 			}
+			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", t, extraColumnDef(name, p.insp.columnType(t, name))))
+			cols = append(cols, quoteIdent(name))
+		}
+		ins, sel := strings.Join(cols, ", "), strings.Join(cols, ", ")
+		if drop == "last_event_id" {
+			ins += ", last_event_id"
+			sel += ", COALESCE(CAST(last_event_id AS INTEGER), 0)"
 		}
 		out = append(out,
-			fmt.Sprintf("ALTER TABLE %s RENAME TO %s_legacy", t, t),
-			spec.ddl,
-			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s_legacy ORDER BY rowid", t, strings.Join(shared, ", "), strings.Join(sel, ", "), t),
+			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s_legacy", t, ins, sel, t),
 			fmt.Sprintf("DROP TABLE %s_legacy", t),
 		)
-		for _, name := range spec.indexes {
-			if ix, ok := indexByName(name); ok {
-				out = append(out, ix.sql)
-			}
-		}
+		out = append(out, spec.indexes...)
 	}
 	return out
+}
+
+// isCanonical reports whether table t of the current schema has the column.
+func isCanonical(t, name string) bool {
+	for _, c := range canonicalColumns(t) {
+		if strings.EqualFold(c.name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// extraColumnDef declares a kept foreign column with its declared type
+// only: constraints such as NOT NULL without a default cannot be added by
+// ALTER TABLE, and the copied values already satisfy the old ones.
+func extraColumnDef(name, typ string) string {
+	if typ == "" {
+		return quoteIdent(name)
+	}
+	return quoteIdent(name) + " " + typ
+}
+
+// quoteIdent quotes a name read from a board's schema, which may be a
+// keyword or contain anything.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

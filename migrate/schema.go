@@ -226,26 +226,35 @@ var (
 )
 
 // rebuildSpecs hold the canonical one-line DDL used when a drifted table is
-// rebuilt (step 10), and the indexes to recreate afterwards.
+// rebuilt (step 10), and the index statements recreated afterwards. The text
+// is upstream's byte for byte (including the space after the opening
+// parenthesis), so sqlite_schema on a rebuilt board reads exactly as
+// upstream leaves it.
 var rebuildSpecs = map[string]struct {
 	ddl     string
 	indexes []string
 }{
 	"task_events": {
-		`CREATE TABLE task_events (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, run_id INTEGER, kind TEXT NOT NULL, payload TEXT, created_at INTEGER NOT NULL)`,
-		[]string{"idx_events_task", "idx_events_run"},
+		`CREATE TABLE task_events ( id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, run_id INTEGER, kind TEXT NOT NULL, payload TEXT, created_at INTEGER NOT NULL)`,
+		[]string{
+			`CREATE INDEX idx_events_task ON task_events(task_id, created_at)`,
+			`CREATE INDEX idx_events_run ON task_events(run_id, id)`,
+		},
 	},
 	"task_comments": {
-		`CREATE TABLE task_comments (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, author TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-		[]string{"idx_comments_task"},
+		`CREATE TABLE task_comments ( id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, author TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+		[]string{`CREATE INDEX idx_comments_task ON task_comments(task_id, created_at)`},
 	},
 	"task_runs": {
-		`CREATE TABLE task_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, profile TEXT, step_key TEXT, status TEXT NOT NULL, claim_lock TEXT, claim_expires INTEGER, worker_pid INTEGER, max_runtime_seconds INTEGER, last_heartbeat_at INTEGER, started_at INTEGER NOT NULL, ended_at INTEGER, outcome TEXT, summary TEXT, metadata TEXT, error TEXT)`,
-		[]string{"idx_runs_task", "idx_runs_status"},
+		`CREATE TABLE task_runs ( id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, profile TEXT, step_key TEXT, status TEXT NOT NULL, claim_lock TEXT, claim_expires INTEGER, worker_pid INTEGER, max_runtime_seconds INTEGER, last_heartbeat_at INTEGER, started_at INTEGER NOT NULL, ended_at INTEGER, outcome TEXT, summary TEXT, metadata TEXT, error TEXT)`,
+		[]string{
+			`CREATE INDEX idx_runs_task ON task_runs(task_id, started_at)`,
+			`CREATE INDEX idx_runs_status ON task_runs(status)`,
+		},
 	},
 	"kanban_notify_subs": {
-		`CREATE TABLE kanban_notify_subs (task_id TEXT NOT NULL, platform TEXT NOT NULL, chat_id TEXT NOT NULL, thread_id TEXT NOT NULL DEFAULT '', user_id TEXT, user_id_alt TEXT, chat_type TEXT, notifier_profile TEXT, delivery_mode TEXT NOT NULL DEFAULT 'notify', delivery_metadata TEXT, created_at INTEGER NOT NULL, last_event_id INTEGER NOT NULL DEFAULT 0, last_ping_event_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (task_id, platform, chat_id, thread_id))`,
-		[]string{"idx_notify_task"},
+		`CREATE TABLE kanban_notify_subs ( task_id TEXT NOT NULL, platform TEXT NOT NULL, chat_id TEXT NOT NULL, thread_id TEXT NOT NULL DEFAULT '', user_id TEXT, user_id_alt TEXT, chat_type TEXT, notifier_profile TEXT, delivery_mode TEXT NOT NULL DEFAULT 'notify', delivery_metadata TEXT, created_at INTEGER NOT NULL, last_event_id INTEGER NOT NULL DEFAULT 0, last_ping_event_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (task_id, platform, chat_id, thread_id))`,
+		[]string{`CREATE INDEX idx_notify_task ON kanban_notify_subs(task_id)`},
 	},
 }
 
@@ -263,18 +272,4 @@ var eventRenames = [][2]string{
 var CoreTables = []string{
 	"tasks", "task_links", "task_comments", "task_events", "task_runs",
 	"task_attachments", "kanban_notify_subs", "recipe_instances", "recipe_instance_tasks",
-}
-
-func indexByName(name string) (index, bool) {
-	for _, ix := range baseIndexes {
-		if ix.name == name {
-			return ix, true
-		}
-	}
-	for _, ix := range lateIndexes {
-		if ix.name == name {
-			return ix, true
-		}
-	}
-	return index{}, false
 }

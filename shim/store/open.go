@@ -227,41 +227,18 @@ func (s *Store) pragmas() error {
 	return nil
 }
 
-// ensureSchema brings the schema up to date. The plan is read without any
-// lock; only when something is pending do we take the init lock (shared
-// with upstream) and the write lease, and apply in one transaction that
-// re-plans inside it, so racing initialisers cannot double-apply.
+// ensureSchema brings the schema up to date through migrate.Ensure: the
+// plan is read without any lock; only when something is pending does it
+// take the init lock (shared with upstream) and the write lease, and apply
+// in one transaction that re-plans inside it, so racing initialisers
+// cannot double-apply. A file with tables but no tasks table is refused:
+// an empty board is never created inside a damaged or foreign database.
 func (s *Store) ensureSchema(ctx context.Context) error {
-	steps, err := migrate.Plan(ctx, s.conn, migrate.Options{Now: s.now()})
-	if err != nil || len(steps) == 0 {
-		return err
+	_, err := migrate.Ensure(ctx, s.conn, migrate.EnsureOptions{DB: s.path, Lease: s.lease, LeaseTimeout: s.opts.LeaseTimeout, Now: s.now()})
+	if errors.Is(err, migrate.ErrForeignFile) {
+		return s.corrupt(fmt.Errorf("file has tables but no tasks table; refusing to create a board inside it"))
 	}
-	if err := s.refuseForeignFile(ctx); err != nil {
-		return err
-	}
-	il, err := lockd.LockInit(ctx, s.path, 0)
-	if err == nil {
-		defer il.Close()
-	} else if ctx.Err() != nil {
-		return ctx.Err()
-	} // on timeout proceed: the migration is one atomic transaction
-	if err := s.lease.Acquire(ctx, "schema init", s.opts.LeaseTimeout); err != nil {
-		return err
-	}
-	defer s.lease.Release()
-	_, err = migrate.Apply(ctx, s.conn, migrate.Options{Now: s.now()})
 	return err
-}
-
-// refuseForeignFile stops us from creating kanban tables inside a file
-// that has content but no tasks table: a damaged schema or somebody
-// else's database. An empty board is never created over it.
-func (s *Store) refuseForeignFile(ctx context.Context) error {
-	insp, err := migrate.Inspect(ctx, s.conn)
-	if err != nil || insp.HasTable("tasks") || len(insp.Tables) == 0 {
-		return err
-	}
-	return s.corrupt(fmt.Errorf("file has %d table(s) but no tasks table; refusing to create a board inside it", len(insp.Tables)))
 }
 
 func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }

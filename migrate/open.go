@@ -1,0 +1,172 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+)
+
+// Sentinel errors of OpenBoard.
+var (
+	// ErrNoBoard is a board path with no database file. kanban-migrate
+	// never creates a board.
+	ErrNoBoard = errors.New("no kanban DB")
+	// ErrNotSQLite is a file whose header is not SQLite's: a damaged board
+	// is kanban-recover's job, never a migration's.
+	ErrNotSQLite = errors.New("not a SQLite database (bad header)")
+)
+
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// Board is a board database opened for inspection or migration: the open
+// guard held (shared, or exclusive for a journal-mode change), and one
+// SQLite connection with upstream's PRAGMAs. Opening never changes the
+// journal mode.
+type Board struct {
+	Path  string
+	Conn  *sqlite3.Conn
+	Empty bool // the file has zero bytes
+	guard *lockd.OpenGuard
+}
+
+// OpenBoard opens the existing board at path. With exclusive it takes the
+// open guard exclusively and fails (wrapping lockd.ErrBoardInUse) while
+// any other kanbanshim process has the board open. The header is read
+// before SQLite (or anything else in this process) opens the file, so the
+// read cannot cancel a POSIX lock of ours.
+func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Duration) (_ *Board, err error) {
+	size, err := checkFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b := &Board{Path: path, Empty: size == 0}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	if b.guard, err = takeGuard(path, exclusive); err != nil {
+		return nil, err
+	}
+	if b.Conn, err = openConn(path); err != nil {
+		return nil, err
+	}
+	if err := b.Conn.BusyTimeout(busy); err != nil {
+		return nil, err
+	}
+	b.Conn.SetInterrupt(ctx)
+	for _, p := range []string{
+		"PRAGMA synchronous=FULL",
+		"PRAGMA wal_autocheckpoint=100",
+		"PRAGMA foreign_keys=ON",
+		"PRAGMA secure_delete=ON",
+		"PRAGMA cell_size_check=ON",
+	} {
+		if err := b.Conn.Exec(p); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return b, nil
+}
+
+// checkFile returns the size of the regular file at path after checking
+// its SQLite header (an empty file passes).
+func checkFile(path string) (int64, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, fmt.Errorf("%w at %s", ErrNoBoard, path)
+	case err != nil:
+		return 0, err
+	case !st.Mode().IsRegular():
+		return 0, fmt.Errorf("%s is not a regular file", path)
+	case st.Size() == 0:
+		return 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteHeader) {
+		return 0, fmt.Errorf("%s: %w", path, ErrNotSQLite)
+	}
+	return st.Size(), nil
+}
+
+// takeGuard holds the open guard; on a directory we cannot write to the
+// board is opened without one, as kanban does.
+func takeGuard(path string, exclusive bool) (*lockd.OpenGuard, error) {
+	var g *lockd.OpenGuard
+	var err error
+	if exclusive {
+		g, err = lockd.TryExclusive(path)
+	} else {
+		g, err = lockd.HoldOpen(path)
+	}
+	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) && !exclusive {
+		return nil, nil
+	}
+	return g, err
+}
+
+// openConn opens read-write without creating; a board we may not write
+// is opened read-only (status and plan still work; apply fails cleanly).
+func openConn(path string) (*sqlite3.Conn, error) {
+	c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READWRITE)
+	if err == nil {
+		return c, nil
+	}
+	if errors.Is(err, sqlite3.CANTOPEN) || errors.Is(err, sqlite3.READONLY) || errors.Is(err, sqlite3.PERM) {
+		if ro, rerr := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY); rerr == nil {
+			return ro, nil
+		}
+	}
+	return nil, fmt.Errorf("open %s: %w", path, err)
+}
+
+// Exclusive trades the shared open guard for the exclusive one, failing
+// (wrapping lockd.ErrBoardInUse) while any other kanbanshim process has
+// the board open. flock cannot upgrade atomically, so the shared guard is
+// dropped first; a process that slips in between makes this fail, which
+// is the safe outcome.
+func (b *Board) Exclusive() error {
+	if b.guard != nil {
+		if err := b.guard.Close(); err != nil {
+			return err
+		}
+		b.guard = nil
+	}
+	g, err := lockd.TryExclusive(b.Path)
+	if err != nil {
+		return err
+	}
+	b.guard = g
+	return nil
+}
+
+// Close closes the connection, then releases the open guard.
+func (b *Board) Close() error {
+	var errs []error
+	if b.Conn != nil {
+		b.Conn.SetInterrupt(context.Background())
+		errs = append(errs, b.Conn.Close())
+		b.Conn = nil
+	}
+	if b.guard != nil {
+		errs = append(errs, b.guard.Close())
+		b.guard = nil
+	}
+	return errors.Join(errs...)
+}
