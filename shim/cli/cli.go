@@ -231,6 +231,9 @@ func (a *App) storeOptions() store.Options {
 	if v, ok := a.peerOverride(); ok {
 		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
 	}
+	if name, ok := faultHookOptions(a.Env.Getenv); ok {
+		opts.VFS = name
+	}
 	if ft := a.Env.Getenv("KANBANSHIM_TEST_FSTYPE"); ft != "" {
 		opts.Filesystem = func(string) store.FSInfo { return store.FSInfo{Name: ft, Network: ft != "local"} }
 	}
