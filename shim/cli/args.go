@@ -66,10 +66,10 @@ func expandNargs(args []string, multi []string) []string {
 		if !contains(multi, args[i]) {
 			continue
 		}
-		first := true
+		flag, first := args[i], true
 		for i+1 < len(args) && !isOptionLike(args[i+1]) {
 			if !first {
-				out = append(out, args[i])
+				out = append(out, flag)
 			}
 			out = append(out, args[i+1])
 			first = false

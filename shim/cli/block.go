@@ -34,17 +34,14 @@ func (c *blockCmd) flags(fs *pflag.FlagSet) {
 	fs.Var(&c.kind, "kind", "typed reason: capability, dependency, needs_input, transient")
 }
 
-// withComment records "PREFIX: reason" as a comment before op, as
-// upstream's _commented does.
-func withComment(ctx context.Context, st *store.Store, reason *string, author, prefix string, op func(string) (bool, error)) func(string) (bool, error) {
-	return func(id string) (bool, error) {
-		if reason != nil && *reason != "" {
-			if _, err := st.AddComment(ctx, id, author, prefix+": "+*reason); err != nil {
-				return false, err
-			}
-		}
-		return op(id)
+// note is upstream's "PREFIX: reason" audit comment, nil without a
+// reason. The store writes it in the transition's own transaction, so a
+// refused transition leaves no comment (upstream writes it first, alone).
+func note(reason *string, author, prefix string) *store.Note {
+	if reason == nil || *reason == "" {
+		return nil
 	}
+	return &store.Note{Author: author, Body: prefix + ": " + *reason}
 }
 
 func (c *blockCmd) run(ctx context.Context, a *App, args []string) error {
@@ -58,13 +55,13 @@ func (c *blockCmd) run(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	ids := append([]string{args[0]}, c.ids...)
-	op := withComment(ctx, st, reason, a.Env.Author(), "BLOCKED", func(id string) (bool, error) {
+	op := func(id string) (bool, error) {
 		run, err := a.workerRunID(id)
 		if err != nil {
 			return false, err
 		}
-		return st.BlockTask(ctx, id, reason, c.kind.v, run)
-	})
+		return st.BlockTaskNoted(ctx, id, reason, c.kind.v, run, note(reason, a.Env.Author(), "BLOCKED"))
+	}
 	return a.bulkApply(ids, op, func(id string) string {
 		t, _ := st.GetTask(id)
 		where, kind := "blocked", c.kind.v
@@ -107,13 +104,13 @@ func (c *scheduleCmd) run(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	ids := append([]string{args[0]}, c.ids...)
-	op := withComment(ctx, st, reason, a.Env.Author(), "SCHEDULED", func(id string) (bool, error) {
+	op := func(id string) (bool, error) {
 		run, err := a.workerRunID(id)
 		if err != nil {
 			return false, err
 		}
-		return st.ScheduleTask(ctx, id, reason, run)
-	})
+		return st.ScheduleTaskNoted(ctx, id, reason, run, note(reason, a.Env.Author(), "SCHEDULED"))
+	}
 	return a.bulkApply(ids, op, func(id string) string { return "Scheduled " + id + suffix },
 		func(id string) string { return "cannot schedule " + id })
 }
@@ -142,7 +139,9 @@ func (c *unblockCmd) run(ctx context.Context, a *App, ids []string) error {
 	if err != nil {
 		return err
 	}
-	op := withComment(ctx, st, reason, a.Env.Author(), "UNBLOCK", func(id string) (bool, error) { return st.UnblockTask(ctx, id) })
+	op := func(id string) (bool, error) {
+		return st.UnblockTaskNoted(ctx, id, note(reason, a.Env.Author(), "UNBLOCK"))
+	}
 	return a.bulkApply(ids, op, func(id string) string { return "Unblocked " + id + suffix },
 		func(id string) string { return "cannot unblock " + id + " (not blocked/scheduled?)" })
 }

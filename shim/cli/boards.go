@@ -74,7 +74,7 @@ func (c *boardsCmd) run(ctx context.Context, a *App, args []string) error {
 		if !contains(s.names, sub) {
 			continue
 		}
-		o := &boardsOpts{del: sub == "delete"}
+		o := &boardsOpts{}
 		fs := pflag.NewFlagSet("kanban boards "+sub, pflag.ContinueOnError)
 		fs.SetOutput(nilWriter{})
 		var help bool
@@ -85,6 +85,7 @@ func (c *boardsCmd) run(ctx context.Context, a *App, args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return usagef("kanban boards %s: error: %s", sub, oneLine(err.Error()))
 		}
+		o.del = o.del || sub == "delete" // the delete alias is rm --delete
 		if help {
 			a.out("usage: kanban boards %s %s\n%s", sub, strings.ToUpper(strings.Join(s.required, " ")), fs.FlagUsages())
 			return nil
@@ -144,11 +145,11 @@ func boardsList(ctx context.Context, a *App, o *boardsOpts, _ []string) error {
 		if m.Slug == current {
 			mark = "●"
 		}
-		line := fmt.Sprintf("%s  %s  %s  %s", padRight(mark, 2), padRight(m.Slug, 24), padRight(m.Name(), 28), fmtCounts(countsObject(counts), "(empty)"))
+		name := m.Name()
 		if m.Archived() {
-			line += " [archived]"
+			name += " [archived]"
 		}
-		a.out("%s", line)
+		a.out("%s  %s  %s  %s", padRight(mark, 2), padRight(m.Slug, 24), padRight(name, 28), fmtCounts(countsObject(counts), "(empty)"))
 	}
 	a.out("\nCurrent board: %s", current)
 	if len(metas) > 1 {
@@ -165,7 +166,7 @@ func boardsCreate(ctx context.Context, a *App, o *boardsOpts, args []string) err
 	if slug == "" {
 		return usagef("kanban boards create: slug is required")
 	}
-	existed := a.boards.Exists(slug) && slug != home.DefaultBoard || (slug == home.DefaultBoard && fileExistsAt(a.boards.MetaPath(slug)))
+	existed := slug != home.DefaultBoard && a.boards.Exists(slug)
 	meta, err := a.boards.WriteMeta(slug, home.MetaUpdate{Name: o.name.v, Description: o.description.v, Icon: o.icon.v,
 		Color: o.color.v, DefaultWorkdir: expandPtr(a, o.workdir.v)}, a.now())
 	if err != nil {
@@ -211,14 +212,16 @@ func expandPtr(a *App, p *string) *string {
 }
 
 func boardsRemove(ctx context.Context, a *App, o *boardsOpts, args []string) error {
+	// Every refusal here is upstream's ValueError: exit 1, bad slug too.
 	slug, err := home.NormalizeSlug(args[0])
-	if err != nil {
-		return usagef("kanban boards rm: %v", err)
-	}
-	if slug == home.DefaultBoard {
+	switch {
+	case err != nil:
+		return failf("kanban boards rm: %v", err)
+	case slug == "":
+		return failf("kanban boards rm: board slug is required")
+	case slug == home.DefaultBoard:
 		return failf("kanban boards rm: the 'default' board cannot be removed")
-	}
-	if slug == "" || !fileExistsAt(a.boards.Dir(slug)) {
+	case !fileExistsAt(a.boards.Dir(slug)):
 		return failf("kanban boards rm: board %s does not exist", py.Repr(slug))
 	}
 	db := a.boards.BoardDBPath(slug)
@@ -232,11 +235,11 @@ func boardsRemove(ctx context.Context, a *App, o *boardsOpts, args []string) err
 		return err
 	}
 	if o.del {
-		a.out("Board '%s' deleted.", slug)
+		a.out("Board %s deleted.", py.Repr(slug))
 		return nil
 	}
-	a.out("Board '%s' archived → %s", slug, newPath)
-	a.out("Recover by moving the directory back to %s/.", a.boards.Dir(slug))
+	a.out("Board %s archived → %s", py.Repr(slug), newPath)
+	a.out("Recover by moving the directory back to <root>/kanban/boards/<slug>/.")
 	return nil
 }
 
@@ -265,7 +268,10 @@ func boardsSwitch(_ context.Context, a *App, _ *boardsOpts, args []string) error
 	if err != nil {
 		return usagef("kanban boards switch: %v", err)
 	}
-	if slug == "" || !a.boards.Exists(slug) {
+	if slug == "" {
+		return usagef("kanban boards switch: slug is required")
+	}
+	if !a.boards.Exists(slug) {
 		return failf("kanban boards switch: board %s does not exist. Create it with `hermes kanban boards create %s`.", py.Repr(slug), slug)
 	}
 	if err := a.boards.SetCurrent(slug); err != nil {
@@ -300,13 +306,13 @@ func boardsRename(_ context.Context, a *App, _ *boardsOpts, args []string) error
 		return usagef("kanban boards rename: %v", err)
 	}
 	if slug == "" || !a.boards.Exists(slug) {
-		return failf("kanban boards rename: board %s does not exist", py.Repr(slug))
+		return failf("kanban boards rename: board %s does not exist", py.Repr(args[0]))
 	}
 	m, err := a.boards.WriteMeta(slug, home.MetaUpdate{Name: &args[1]}, a.now())
 	if err != nil {
 		return err
 	}
-	a.out("Board '%s' renamed to '%s'.", slug, m.Name())
+	a.out("Board %s renamed to %s.", py.Repr(slug), py.Repr(m.Name()))
 	return nil
 }
 
@@ -316,19 +322,22 @@ func boardsSetWorkdir(_ context.Context, a *App, _ *boardsOpts, args []string) e
 		return usagef("kanban boards set-default-workdir: %v", err)
 	}
 	if slug == "" || !a.boards.Exists(slug) {
-		return failf("kanban boards set-default-workdir: board %s does not exist", py.Repr(slug))
+		return failf("kanban boards set-default-workdir: board %s does not exist", py.Repr(args[0]))
 	}
-	path := ""
+	// As upstream: an omitted path leaves the setting as it is (and
+	// reports it), "" clears it.
+	var path *string
 	if len(args) > 1 {
-		path = *expandPtr(a, &args[1])
+		path = expandPtr(a, &args[1])
 	}
-	if _, err := a.boards.WriteMeta(slug, home.MetaUpdate{DefaultWorkdir: &path}, a.now()); err != nil {
+	m, err := a.boards.WriteMeta(slug, home.MetaUpdate{DefaultWorkdir: path}, a.now())
+	if err != nil {
 		return err
 	}
-	if path == "" {
-		a.out("Board '%s' default workdir cleared.", slug)
+	if wd := m.Str("default_workdir"); wd != "" {
+		a.out("Board %s default workdir set to %s.", py.Repr(slug), py.Repr(wd))
 	} else {
-		a.out("Board '%s' default workdir set to '%s'.", slug, path)
+		a.out("Board %s default workdir cleared.", py.Repr(slug))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 func init() {
@@ -25,7 +27,7 @@ func (c *commentCmd) flags(fs *pflag.FlagSet) {
 }
 
 func (c *commentCmd) run(ctx context.Context, a *App, args []string) error {
-	body := strings.TrimSpace(strings.Join(args[1:], " "))
+	body := store.PyStrip(strings.Join(args[1:], " "))
 	if c.maxLen.v != nil {
 		n := *c.maxLen.v
 		if n < 1 {
@@ -34,7 +36,7 @@ func (c *commentCmd) run(ctx context.Context, a *App, args []string) error {
 		if r := []rune(body); int64(len(r)) > n {
 			suffix := fmt.Sprintf("\n\n[trimmed to %d chars by --max-len]", n)
 			keep := max(0, n-int64(len([]rune(suffix))))
-			body = strings.TrimRight(string(r[:keep]), " \t\n\r\v\f") + suffix
+			body = store.PyRStrip(string(r[:keep])) + suffix
 		}
 	}
 	author := strOr(c.author.v, "")

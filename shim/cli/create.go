@@ -101,7 +101,7 @@ func (c *createCmd) run(ctx context.Context, a *App, args []string) error {
 	if c.bodyFile.v != nil {
 		data, err := readBodyFile(a, *c.bodyFile.v)
 		if err != nil {
-			return usagef("kanban: --body-file: %v", err)
+			return usagef("kanban: --body-file: %s", pyOSError(err, *c.bodyFile.v))
 		}
 		body = &data
 	}

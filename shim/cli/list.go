@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/py"
+
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -55,12 +57,11 @@ func (c *listCmd) run(ctx context.Context, a *App, _ []string) error {
 		return err
 	}
 	if c.json {
-		out := []any{}
-		for _, t := range tasks {
-			out = append(out, taskObject(t))
+		out := make([]py.Object, len(tasks))
+		for i, t := range tasks {
+			out[i] = taskObject(t)
 		}
-		a.printJSON(out, false)
-		return nil
+		return a.printJSONList(out, false)
 	}
 	if n := len(a.boards.List(false)); n > 1 {
 		s := "s"

@@ -13,8 +13,8 @@ import (
 )
 
 // upstreamOnly are upstream verbs kanbanshim leaves to the real hermes.
-var upstreamOnly = []string{"swarm", "specify", "decompose", "diagnostics", "diag", "request-review",
-	"request-changes", "reopen-review", "authorize-existing-pr", "recipe", "reopen"}
+var upstreamOnly = []string{"swarm", "specify", "decompose", "diagnostics", "diag",
+	"authorize-existing-pr", "recipe", "reopen"}
 
 // unsupported hands a verb we do not implement to the real `hermes
 // kanban` when there is one; otherwise it is a usage error.

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
@@ -140,4 +142,26 @@ func strOr(s *string, def string) string {
 		return def
 	}
 	return *s
+}
+
+// printJSONList prints items as json.dumps(items, indent=2) would, one
+// item at a time through a buffer: a 10,000-task list never exists as one
+// string. JSON strings hold no raw newlines, so indenting an item's lines
+// by two spaces nests it exactly as the whole-list encoding does.
+func (a *App) printJSONList(items []py.Object, ascii bool) error {
+	w := bufio.NewWriterSize(a.Stdout, 64<<10)
+	if len(items) == 0 {
+		w.WriteString("[]\n")
+		return w.Flush()
+	}
+	w.WriteString("[\n")
+	for i, it := range items {
+		if i > 0 {
+			w.WriteString(",\n")
+		}
+		w.WriteString("  ")
+		w.WriteString(strings.ReplaceAll(py.Dumps(it, 2, ascii), "\n", "\n  "))
+	}
+	w.WriteString("\n]\n")
+	return w.Flush()
 }

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
 )
@@ -38,3 +41,17 @@ func noneProfile(v string) *string {
 func pyObj(kv ...any) py.Object { return py.Obj(kv...) }
 
 func fileExistsAt(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// pyOSError renders a file error as Python prints an OSError, which
+// upstream puts in its messages: "[Errno 2] No such file or directory: 'x'".
+func pyOSError(err error, path string) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	msg := errno.Error()
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return fmt.Sprintf("[Errno %d] %s: %s", int(errno), msg, py.Repr(path))
+}

@@ -150,21 +150,12 @@ func completedPayload(result, summary *string, meta py.Object) py.Object {
 	return p
 }
 
-// firstLine is the first line of the trimmed text, capped at limit runes.
+// firstLine is upstream's _first_line of an optional string.
 func firstLine(s *string, limit int) string {
 	if s == nil {
 		return ""
 	}
-	t := strings.TrimSpace(*s)
-	if t == "" {
-		return ""
-	}
-	line := strings.SplitN(t, "\n", 2)[0]
-	line = strings.TrimRight(line, "\r")
-	if r := []rune(line); len(r) > limit {
-		line = string(r[:limit])
-	}
-	return line
+	return PyFirstLine(*s, limit)
 }
 
 func firstLineOrNil(s *string, limit int) any {
