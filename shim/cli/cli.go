@@ -222,9 +222,7 @@ func (a *App) storeOptions() store.Options {
 			LogsDir:         a.boards.LogsDir(slug),
 		},
 	}
-	if a.Interactive {
-		opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog})
-	}
+	opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog, notes: a.Interactive})
 	if op := a.Env.Getenv("KANBANSHIM_TEST_PAUSE_IN_TXN"); op != "" && opts.Hooks == nil {
 		opts.Hooks = pauseHook(op, a.Stderr)
 	}
@@ -296,13 +294,16 @@ func runVerb(ctx context.Context, a *App, v *verbInfo, args []string) error {
 	return cmd.run(ctx, a, pos)
 }
 
-// noteHandler prints store notes as "kanban: note: …" lines.
+// noteHandler prints store messages as "kanban: …" lines: warnings
+// always, informational notes only for a person at a terminal (scripts
+// and transcripts stay byte-compatible with upstream).
 type noteHandler struct {
-	w    io.Writer
-	prog string
+	w     io.Writer
+	prog  string
+	notes bool
 }
 
-func (h noteHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h noteHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn || h.notes }
 func (h noteHandler) Handle(_ context.Context, r slog.Record) error {
 	_, err := fmt.Fprintf(h.w, "%s: %s\n", h.prog, r.Message)
 	return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -46,10 +47,7 @@ func (s *Store) ArchiveTask(ctx context.Context, id string) (bool, error) {
 			return true, err
 		}
 	}
-	if _, err := s.RecomputeReady(ctx, 0); err != nil {
-		return true, err
-	}
-	s.cleanupWorkspace(id)
+	s.afterCommit(ctx, id)
 	return true, nil
 }
 
@@ -84,4 +82,15 @@ func (s *Store) DeleteArchivedTask(ctx context.Context, id string) (bool, error)
 		return err
 	})
 	return ok, err
+}
+
+// afterCommit runs the follow-ups of a committed completion or archive:
+// promote children whose parents are now finished, and remove the managed
+// scratch workspace. The transition itself is durable, so a failure here
+// is a warning, not a failed command (the next tick or list promotes).
+func (s *Store) afterCommit(ctx context.Context, id string) {
+	if _, err := s.RecomputeReady(ctx, 0); err != nil {
+		s.log.Warn(fmt.Sprintf("warning: %s is done, but promoting its children failed (the next dispatcher tick or list retries): %v", id, err))
+	}
+	s.cleanupWorkspace(id)
 }

@@ -113,10 +113,7 @@ func (s *Store) CompleteTask(ctx context.Context, id string, c Completion) (bool
 	if err != nil || !done {
 		return false, err
 	}
-	if _, err := s.RecomputeReady(ctx, 0); err != nil {
-		return true, err
-	}
-	s.cleanupWorkspace(id)
+	s.afterCommit(ctx, id)
 	return true, nil
 }
 
