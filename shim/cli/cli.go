@@ -303,7 +303,9 @@ type noteHandler struct {
 	notes bool
 }
 
-func (h noteHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn || h.notes }
+func (h noteHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn || h.notes
+}
 func (h noteHandler) Handle(_ context.Context, r slog.Record) error {
 	_, err := fmt.Fprintf(h.w, "%s: %s\n", h.prog, r.Message)
 	return err
