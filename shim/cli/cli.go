@@ -17,6 +17,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
@@ -228,6 +229,9 @@ func (a *App) storeOptions() store.Options {
 	}
 	if v, ok := a.peerOverride(); ok {
 		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
+	}
+	if g, err := dispatch.ReclaimGrace(a.Env.Getenv, a.config); err == nil {
+		opts.Terminate = dispatch.Terminator(g)
 	}
 	if name, ok := faultHookOptions(a.Env.Getenv); ok {
 		opts.VFS = name

@@ -108,7 +108,9 @@ func (s *Store) ReclaimTask(ctx context.Context, id string, reason *string) (boo
 	}
 	term := s.terminate(ctx, pid, lock)
 	if term.Survived() {
-		return false, nil
+		// A live worker keeps its claim (else a duplicate spawns beside
+		// it): defer, as the dispatcher's reclaim paths do.
+		return false, s.deferReclaim(ctx, id, lock, term, "manual_reclaim_worker_alive")
 	}
 	ok := false
 	err = s.Write(ctx, "reclaim "+id, func() error {

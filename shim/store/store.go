@@ -68,7 +68,8 @@ type Options struct {
 	// Paths are the board's workspace, attachment and log directories.
 	Paths Paths
 	// Terminate stops a worker before its claim is released (reclaim,
-	// archive). Nil uses TerminateWorker with upstream's 5 s grace.
+	// archive). Nil uses Terminator{Grace: DefaultReclaimGrace} (30 s,
+	// supervisor-aware, whole process group).
 	Terminate func(ctx context.Context, pid *int64, claimLock *string) Termination
 }
 

@@ -1,0 +1,220 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/store"
+)
+
+// Daemon health and corrupt-board constants, as upstream's daemon.
+const (
+	healthWindow     = 6
+	healthWarnEvery  = 300 * time.Second
+	corruptRetryWait = 300 * time.Second
+)
+
+// ErrGatewayDispatching is wrapped by GatewayError.
+var ErrGatewayDispatching = errors.New("a hermes gateway is dispatching this home")
+
+// GatewayError reports the process holding upstream's gateway singleton.
+type GatewayError struct {
+	Path    string
+	PIDs    []int
+	Cmdline string
+}
+
+func (e *GatewayError) Error() string {
+	who := "another process"
+	if len(e.PIDs) > 0 {
+		pids := make([]string, len(e.PIDs))
+		for i, p := range e.PIDs {
+			pids[i] = strconv.Itoa(p)
+		}
+		who = "pid " + strings.Join(pids, ", ")
+		if e.Cmdline != "" {
+			who += " (" + e.Cmdline + ")"
+		}
+	}
+	return fmt.Sprintf("a hermes gateway is already dispatching this home: %s holds %s. "+
+		"Set kanban.dispatch_in_gateway: false in its config.yaml and restart it, or stop this daemon", who, e.Path)
+}
+
+func (e *GatewayError) Unwrap() error { return ErrGatewayDispatching }
+
+// DispatcherLockPath is upstream's gateway singleton lock,
+// <root>/kanban/.dispatcher.lock.
+func DispatcherLockPath(root string) string { return filepath.Join(root, "kanban", ".dispatcher.lock") }
+
+// HoldSingleton takes the gateway singleton lock for a kanbanshim daemon.
+// An upstream gateway takes it with flock(LOCK_EX|LOCK_NB) and does not
+// dispatch when it cannot; kanbanshim daemons take it shared, so any
+// number of them can run together (the tick lock and the worker slots keep
+// them apart) while a gateway started later stays out. If a gateway holds
+// it, the error names it.
+func HoldSingleton(root string) (*lockd.FileLock, error) {
+	path := DispatcherLockPath(root)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("dispatcher lock: %w", err)
+	}
+	fl, err := lockd.OpenLockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher lock: %w", err)
+	}
+	ok, err := fl.TryLock(false)
+	if err != nil {
+		fl.Close()
+		return nil, fmt.Errorf("dispatcher lock: %w", err)
+	}
+	if !ok {
+		fl.Close()
+		return nil, gatewayError(path)
+	}
+	return fl, nil
+}
+
+func gatewayError(path string) error {
+	e := &GatewayError{Path: path}
+	holders, _ := lockd.FlockHolders(path)
+	for _, h := range holders {
+		if h.Exclusive {
+			e.PIDs = append(e.PIDs, h.PID)
+		}
+	}
+	if len(e.PIDs) == 1 {
+		if data, err := os.ReadFile("/proc/" + strconv.Itoa(e.PIDs[0]) + "/cmdline"); err == nil {
+			e.Cmdline = strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+		}
+	}
+	return e
+}
+
+// Daemon runs ticks over every board until its context ends.
+type Daemon struct {
+	D *Dispatcher
+	// Boards lists the boards to tick each round.
+	Boards func() []Board
+	// Open opens a board for one tick (with Terminate set); Run closes it.
+	Open func(ctx context.Context, b Board, s Settings) (*store.Store, error)
+	// Settings re-resolves the settings each round, so config.yaml edits
+	// apply without a restart.
+	Settings func() (Settings, error)
+	Verbose  bool
+	Out, Err io.Writer
+	// Now is the clock for log lines (nil: time.Now).
+	Now func() time.Time
+
+	badTicks   int
+	lastWarn   time.Time
+	corruptTil map[string]time.Time
+	last       Settings
+}
+
+// Run ticks until ctx is done. A tick in progress when the stop arrives
+// finishes first (it may be stopping workers); one failing board never
+// stops the others or the loop.
+func (dm *Daemon) Run(ctx context.Context) error {
+	s, err := dm.Settings()
+	if err != nil {
+		return err
+	}
+	dm.last = s
+	for {
+		dm.round(context.WithoutCancel(ctx))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(dm.last.Interval):
+		}
+		if s, err := dm.Settings(); err != nil {
+			fmt.Fprintf(dm.Err, "[%s] settings: %v (keeping the previous ones)\n", dm.ts(), err)
+		} else {
+			dm.last = s
+		}
+	}
+}
+
+// round ticks every board once.
+func (dm *Daemon) round(ctx context.Context) {
+	boards := dm.Boards()
+	spawned, pending := false, false
+	for _, b := range boards {
+		res, ready, ok := dm.tickBoard(ctx, b)
+		if !ok {
+			continue
+		}
+		spawned = spawned || len(res.Spawned) > 0 || res.capped
+		pending = pending || len(res.SkippedUnassigned) > 0 || ready
+		if dm.Verbose && res.DidWork() {
+			line := res.Summary()
+			if len(boards) > 1 {
+				line += " board=" + b.Slug
+			}
+			fmt.Fprintf(dm.Out, "[%s] %s\n", dm.ts(), line)
+		}
+	}
+	dm.health(pending, spawned)
+}
+
+// tickBoard ticks one board; ready reports spawnable ready work left on
+// it (for the stuck-queue warning).
+func (dm *Daemon) tickBoard(ctx context.Context, b Board) (res Result, ready, ok bool) {
+	if until, skip := dm.corruptTil[b.DB]; skip && time.Now().Before(until) {
+		return Result{}, false, false
+	}
+	st, err := dm.Open(ctx, b, dm.last)
+	if err == nil {
+		res, err = dm.D.Tick(ctx, st, b, dm.last, false)
+		if err == nil {
+			ready, _ = st.HasSpawnable("ready", dm.D.Env.ProfileExists)
+		}
+		err = errors.Join(err, st.Close())
+		if err == nil {
+			return res, ready, true
+		}
+	}
+	if store.IsCorrupt(err) {
+		if dm.corruptTil == nil {
+			dm.corruptTil = map[string]time.Time{}
+		}
+		dm.corruptTil[b.DB] = time.Now().Add(corruptRetryWait)
+		fmt.Fprintf(dm.Err, "[%s] board %s is corrupt; skipping it for %v: %v\n", dm.ts(), b.Slug, corruptRetryWait, err)
+		return Result{}, false, false
+	}
+	fmt.Fprintf(dm.Err, "[%s] board %s: tick failed: %v\n", dm.ts(), b.Slug, err)
+	return Result{}, false, false
+}
+
+// health warns when ready work sits unspawned for healthWindow rounds
+// (rounds where a cap was full do not count: that work is queued).
+func (dm *Daemon) health(pending, spawned bool) {
+	if pending && !spawned {
+		dm.badTicks++
+	} else {
+		dm.badTicks = 0
+	}
+	if dm.badTicks < healthWindow || time.Since(dm.lastWarn) < healthWarnEvery {
+		return
+	}
+	fmt.Fprintf(dm.Err, "[%s] WARN dispatcher stuck: ready queue non-empty for %d consecutive ticks but 0 workers spawned "+
+		"successfully. Check profile health (venv, PATH, credentials) and `hermes kanban list --status ready` / "+
+		"`hermes kanban list --status blocked` for recent spawn_failed tasks.\n", dm.ts(), dm.badTicks)
+	dm.lastWarn = time.Now()
+}
+
+// ts is upstream's _fmt_ts of now: "%Y-%m-%d %H:%M" local time.
+func (dm *Daemon) ts() string {
+	now := time.Now
+	if dm.Now != nil {
+		now = dm.Now
+	}
+	return now().Format("2006-01-02 15:04")
+}
