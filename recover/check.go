@@ -33,6 +33,7 @@ const (
 	KindUncommitted  = "wal_uncommitted"
 	KindShmStale     = "shm_stale"
 	KindFileTooLarge = "file_larger_than_header"
+	KindSwapPending  = "swap_interrupted" // a swap's commit was cut short: the -wal may be held aside
 )
 
 // maxIntegrityRows caps the integrity rows kept in a report.
@@ -48,6 +49,7 @@ type CheckOptions struct {
 type Problem struct {
 	Kind   string `json:"kind"`
 	Detail string `json:"detail"`
+	Index  bool   `json:"index_scoped,omitempty"` // damage confined to an index: REINDEX fixes it
 }
 
 // CheckReport is the result of Check, shaped for `kanban-recover check --json`.
@@ -95,9 +97,12 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	defer sc.Close()
-	r := &CheckReport{DBPath: opts.DBPath, Mode: "quick_check"}
+	r := &CheckReport{DBPath: opts.DBPath, Mode: "quick_check", Problems: []Problem{}}
 	if opts.Full {
 		r.Mode = "integrity_check"
+	}
+	if SwapPending(opts.DBPath) {
+		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", opts.DBPath+pendingSuffix)
 	}
 	if err := r.checkFiles(sc.DB); err != nil {
 		return nil, fmt.Errorf("check: %w", err)
@@ -283,10 +288,10 @@ func (r *CheckReport) integrityRows(c *sqlite3.Conn, rows []string) {
 			}
 			n++
 			r.problem(KindIntegrity, "%s", line)
-			if indexRowRE.MatchString(line) {
+			m := treeRE.FindStringSubmatch(line)
+			if indexRowRE.MatchString(line) || (m != nil && indexRoots[m[1]]) {
 				r.indexScoped++
-			} else if m := treeRE.FindStringSubmatch(line); m != nil && indexRoots[m[1]] {
-				r.indexScoped++
+				r.Problems[len(r.Problems)-1].Index = true
 			}
 		}
 	}

@@ -18,6 +18,20 @@ var (
 	ErrOutputExists = errors.New("output file already exists")
 	// ErrOutputCorrupt means the fresh database failed integrity_check.
 	ErrOutputCorrupt = errors.New("salvaged database failed integrity_check")
+	// ErrNewInvalid means a swap's replacement failed verification: it
+	// does not open, fails integrity_check or lacks the kanban schema.
+	ErrNewInvalid = errors.New("replacement board failed verification")
+	// ErrBoardBusy means other processes have the board open, so it
+	// cannot be swapped (BoardBusyError names them).
+	ErrBoardBusy = errors.New("board is open by other processes")
+	// ErrRecoverBusy means another kanban-recover run holds the board
+	// (RecoverBusyError); it also matches lockd.ErrMaintenance.
+	ErrRecoverBusy = errors.New("another kanban-recover run holds the board")
+	// ErrBoardChanged means the board was written after it was checked
+	// and salvaged, so the salvage would lose those writes.
+	ErrBoardChanged = errors.New("board changed since it was salvaged")
+	// ErrSameFile means a swap was asked to replace a board with itself.
+	ErrSameFile = errors.New("replacement is the board itself")
 )
 
 // sidecars are the files that belong to a database, copied together.

@@ -21,5 +21,17 @@
 //
 // Check (check.go, invariants.go) and Diff (diff.go) use the same copy and
 // reader. Deleted rows do not come back: freelist pages and the free space
-// inside pages are never scanned.
+// inside pages are never scanned. Rows re-homed without a schema are tried
+// in today's column order and in the ALTER-appended order of migrated
+// early-May-2026 boards (layout.go).
+//
+// Swap (swap.go, stage.go, quarantine.go, commit.go, holders.go) is the
+// only code that changes a live board: under the write lease in maintenance
+// mode and the exclusive open guard, refusing while other processes have
+// the board open, it verifies and stages the replacement, links the
+// original into <board dir>/quarantine/<ts>-<hash8>/, moves the old -wal
+// and -shm aside and renames the replacement over the db. Every file
+// operation goes through FS (fsys.go) so tests can fail any one of them.
+// Auto (auto.go) is check, then REINDEX for index-only damage or salvage,
+// diff and swap, then check again. The command line is package cli.
 package recover

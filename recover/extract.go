@@ -44,6 +44,12 @@ type TableData struct {
 	Stats   TableStats
 
 	keys map[string]bool
+	// width is how many fields a record in Columns order may have (0:
+	// all of them); columns past it exist only for the other layouts.
+	width int
+	// layouts are other physical column orders records may be in (see
+	// layout.go): field i of a record goes to column layouts[k][i].
+	layouts [][]int
 }
 
 // LostRow is an orphan cell whose shape fits no table.

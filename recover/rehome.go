@@ -71,12 +71,13 @@ func (x *extractor) rehome(rows []Row) {
 		return
 	}
 	fits := make([][]int, len(rows)) // fits[i][j]: score of row i in table j, <= 0 no fit
+	lays := make([][]int, len(rows)) // lays[i][j]: the layout of that fit
 	votes := make([]int, len(x.ex.Tables))
 	for i, r := range rows {
-		fits[i] = make([]int, len(x.ex.Tables))
+		fits[i], lays[i] = make([]int, len(x.ex.Tables)), make([]int, len(x.ex.Tables))
 		for j, t := range x.ex.Tables {
-			if s, ok := t.fit(r.Values, x.ex.Tables); ok && s > 0 {
-				fits[i][j] = s
+			if s, l, ok := t.bestFit(r.Values, x.ex.Tables); ok && s > 0 {
+				fits[i][j], lays[i][j] = s, l
 				votes[j] += 1000 + s
 			}
 		}
@@ -92,7 +93,7 @@ func (x *extractor) rehome(rows []Row) {
 			x.ex.LostAndFound = append(x.ex.LostAndFound, LostRow{Page: r.Page, Cell: r.Cell, Rowid: r.Rowid, Values: r.Values, Partial: r.Partial})
 			continue
 		}
-		x.ex.Tables[j].add(r)
+		x.ex.Tables[j].add(x.ex.Tables[j].arrange(r, lays[i][j]))
 	}
 }
 
@@ -114,24 +115,35 @@ func argmax(v []int) int {
 	return best
 }
 
-// fit scores how well a record's fields match t's columns. ok is false on a
-// hard mismatch: too many or too few fields, a NULL in a NOT NULL column, a
-// non-NULL INTEGER PRIMARY KEY field, or a number in a TEXT column (SQLite
-// would have stored it as text).
-func (t *TableData) fit(vals []Value, all []*TableData) (score int, ok bool) {
-	n := len(vals)
+// fit scores how well a record's fields match t's columns, read in t's own
+// order (layout nil) or in layout. ok is false on a hard mismatch: too many
+// or too few fields, a NULL in a NOT NULL column, a non-NULL INTEGER
+// PRIMARY KEY field, or a number in a TEXT column (SQLite would have stored
+// it as text).
+func (t *TableData) fit(vals []Value, all []*TableData, layout []int) (score int, ok bool) {
+	n, width := len(vals), len(t.Columns)
+	switch {
+	case layout != nil:
+		width = len(layout)
+	case t.width > 0:
+		width = t.width
+	}
 	lo, known := minColumns[t.Name]
 	if !known {
-		lo = len(t.Columns)
+		lo = width
 	}
-	if n > len(t.Columns) || n < min(lo, len(t.Columns)) || n == 0 {
+	if n > width || n < min(lo, width) || n == 0 {
 		return 0, false
 	}
-	if n == len(t.Columns) {
+	if n == width {
 		score += 3
 	}
 	for i, v := range vals {
-		s, ok := t.columnFit(i, v, all)
+		col := i
+		if layout != nil {
+			col = layout[i]
+		}
+		s, ok := t.columnFit(col, v, all)
 		if !ok {
 			return 0, false
 		}

@@ -213,6 +213,7 @@ func describeTable(ctx context.Context, mem *sqlite3.Conn, e SchemaEntry) (*Tabl
 		if cols := canonicalColumns(ctx, e.Name); cols != nil {
 			t.Columns, t.Source = cols, SchemaBuiltin
 			t.finish()
+			t.addLayout(legacyLayout(ctx, e.Name))
 			return t, nil
 		}
 		return nil, fmt.Errorf("schema sql does not parse: %w", err)
@@ -248,6 +249,7 @@ func builtinTables(ctx context.Context, have []*TableData) ([]*TableData, error)
 			return nil, fmt.Errorf("no canonical columns for %s", name)
 		}
 		t.finish()
+		t.addLayout(legacyLayout(ctx, name))
 		out = append(out, t)
 	}
 	return out, nil

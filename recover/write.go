@@ -75,7 +75,12 @@ func (w *writer) build(tmp string, ex *Extraction) (err error) {
 			err = fmt.Errorf("close output: %w", cerr)
 		}
 	}()
-	for _, p := range []string{"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=OFF", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-65536"} {
+	// The file is private until publish fsyncs and links it, and a failed
+	// build is thrown away, so it is built without a journal file or
+	// fsyncs and switched to WAL at the end: each page is written once,
+	// not to a WAL and again by a checkpoint. The in-memory journal keeps
+	// statement and transaction rollback working.
+	for _, p := range []string{"PRAGMA journal_mode=MEMORY", "PRAGMA foreign_keys=OFF", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-65536"} {
 		if err := w.conn.Exec(p); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
@@ -89,8 +94,8 @@ func (w *writer) build(tmp string, ex *Extraction) (err error) {
 	if err := w.integrity(); err != nil {
 		return err
 	}
-	if err := w.conn.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("checkpoint output: %w", err)
+	if mode, _, err := sqlx.QueryText(w.conn, "PRAGMA journal_mode=WAL"); err != nil || mode != "wal" {
+		return fmt.Errorf("switch output to WAL: got %q: %v", mode, err)
 	}
 	return nil
 }

@@ -1,0 +1,356 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/store"
+)
+
+// Auto outcomes (AutoReport.Status).
+const (
+	StatusHealthy     = "healthy"     // nothing to repair
+	StatusRepaired    = "repaired"    // reindexed, or salvaged and swapped in
+	StatusFailed      = "failed"      // could not repair; the board is untouched
+	StatusBusy        = "busy"        // damaged, but other processes have it open
+	StatusMaintenance = "maintenance" // another kanban-recover or kanban-migrate holds it
+	StatusMissing     = "missing"     // no database file: nothing to do
+)
+
+// Auto actions (AutoReport.Action).
+const (
+	ActionNone    = "none"
+	ActionReindex = "reindex"
+	ActionSalvage = "salvage"
+)
+
+// minSalvageBytes: a file at least this big that yields no rows at all is
+// not swapped automatically (the salvager found nothing it recognised,
+// which is likelier a reader problem than an empty board).
+const minSalvageBytes = 256 << 10
+
+// AutoOptions configures Auto.
+type AutoOptions struct {
+	DBPath        string
+	QuarantineDir string // "" means DefaultQuarantineDir(DBPath)
+	// Quick checks with quick_check instead of integrity_check (which
+	// also cross-checks index contents, so index-only damage is found).
+	Quick        bool
+	LeaseTimeout time.Duration // write lease wait (REINDEX, swap)
+	BusyTimeout  time.Duration // SQLite busy timeout of the REINDEX connection
+	JournalMode  string        // fallback when the header is unreadable, see SwapOptions
+	Progress     io.Writer     // salvage progress lines; nil for none
+	Now          func() time.Time
+	FS           FS
+}
+
+// ReindexReport is the in-place REINDEX Auto did for index-only damage.
+type ReindexReport struct {
+	Status     string   `json:"status"` // store.Repair's: repaired, corrupt, ok
+	Reindexed  []string `json:"reindexed"`
+	BackupPath string   `json:"backup_path,omitempty"`
+	Messages   []string `json:"post_repair_messages,omitempty"`
+}
+
+// AutoReport is what Auto did, shaped for `kanban-recover auto --json`.
+type AutoReport struct {
+	DBPath  string         `json:"db_path"`
+	Status  string         `json:"status"`
+	Action  string         `json:"action"`
+	Check   *CheckReport   `json:"check,omitempty"`
+	Reindex *ReindexReport `json:"reindex,omitempty"`
+	Salvage *Report        `json:"salvage,omitempty"`
+	Diff    *DiffReport    `json:"diff,omitempty"`
+	Swap    *SwapReport    `json:"swap,omitempty"`
+	After   *CheckReport   `json:"after,omitempty"` // the check after the repair
+	Notes   []string       `json:"notes,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// Auto checks the board and, when its file is damaged, repairs it:
+// index-only damage with REINDEX in place (a normal write under the
+// lease, so it works while others have the board open), anything else by
+// salvaging into a fresh file next to the board, diffing it with the
+// original, and swapping it in (which refuses while others have the
+// board open). A repaired board is checked again. Schema drift and broken
+// board invariants are reported, not acted on: a salvage cannot fix them,
+// and acting on them would make every run repeat the repair.
+//
+// It holds <db>.recover.lock for the whole run, so a second Auto (or a
+// swap) on the same board fails at once with a *RecoverBusyError. The
+// returned error is nil for healthy, repaired and missing; the report's
+// Status says which failure it was otherwise.
+func Auto(ctx context.Context, o AutoOptions) (*AutoReport, error) {
+	a := &auto{o: o, rep: &AutoReport{DBPath: o.DBPath, Status: StatusFailed, Action: ActionNone}}
+	if a.o.Now == nil {
+		a.o.Now = time.Now
+	}
+	err := a.run(ctx)
+	if err != nil {
+		a.rep.Error = err.Error()
+		switch {
+		case errors.Is(err, lockd.ErrMaintenance):
+			a.rep.Status = StatusMaintenance
+		case errors.Is(err, ErrBoardBusy):
+			a.rep.Status = StatusBusy
+		default:
+			a.rep.Status = StatusFailed
+		}
+	}
+	return a.rep, err
+}
+
+type auto struct {
+	o    AutoOptions
+	rep  *AutoReport
+	hash string // the ContentHash the confirming check was taken at
+}
+
+func (a *auto) note(format string, args ...any) {
+	a.rep.Notes = append(a.rep.Notes, fmt.Sprintf(format, args...))
+}
+
+func (a *auto) swapOptions() SwapOptions {
+	return SwapOptions{DBPath: a.o.DBPath, QuarantineDir: a.o.QuarantineDir, LeaseTimeout: a.o.LeaseTimeout,
+		JournalMode: a.o.JournalMode, FS: a.o.FS, Now: a.o.Now}
+}
+
+func (a *auto) run(ctx context.Context) error {
+	if _, err := os.Stat(a.o.DBPath); errors.Is(err, os.ErrNotExist) {
+		a.rep.Status = StatusMissing
+		return nil
+	}
+	lk, err := LockRecover(a.o.DBPath)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	if err := maintenanceHolder(a.o.DBPath); err != nil {
+		return err
+	}
+	if note, err := ResolveSwap(ctx, a.swapOptions()); err != nil {
+		return err
+	} else if note != "" {
+		a.note("%s", note)
+	}
+	a.removeTemp()
+	chk, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
+	if err != nil {
+		return err
+	}
+	a.rep.Check = chk
+	if len(storageProblems(chk)) > 0 {
+		if chk, err = a.confirm(ctx); err != nil {
+			return err
+		}
+	}
+	a.noteSoftProblems(chk)
+	if len(storageProblems(chk)) == 0 {
+		a.rep.Status = StatusHealthy
+		return nil
+	}
+	if indexOnly(storageProblems(chk)) {
+		done, err := a.reindex(ctx)
+		if done || err != nil {
+			return err
+		}
+	}
+	return a.salvageAndSwap(ctx)
+}
+
+// confirm checks a damaged-looking board again between two content
+// hashes. A copy of a board being written can be torn (the db copied
+// before a checkpoint, the -wal after it) and look damaged; a copy taken
+// while the content stayed the same cannot. A board that changed under
+// the check is left alone; one that now checks healthy was a torn copy.
+func (a *auto) confirm(ctx context.Context) (*CheckReport, error) {
+	before, err := ContentHash(a.o.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	chk, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
+	if err != nil {
+		return nil, err
+	}
+	after, err := ContentHash(a.o.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	if before != after {
+		return nil, fmt.Errorf("the board was written to while it was being checked; run auto again when it is idle: %w", ErrBoardChanged)
+	}
+	if len(storageProblems(chk)) == 0 {
+		a.note("a first check saw damage that a second did not (a copy torn by a concurrent write); nothing to repair")
+	}
+	a.rep.Check, a.hash = chk, before
+	return chk, nil
+}
+
+// storageProblems are the problems of the file itself, which a REINDEX
+// or a salvage repairs (everything but schema drift and invariants).
+func storageProblems(r *CheckReport) []Problem {
+	var out []Problem
+	for _, p := range r.Problems {
+		if p.Kind != KindSchema && p.Kind != KindInvariant {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// indexOnly reports whether every problem is confined to an index.
+func indexOnly(ps []Problem) bool {
+	for _, p := range ps {
+		if !p.Index {
+			return false
+		}
+	}
+	return len(ps) > 0
+}
+
+// noteSoftProblems says what to run for the problems Auto leaves alone.
+func (a *auto) noteSoftProblems(r *CheckReport) {
+	schema, inv := 0, 0
+	for _, p := range r.Problems {
+		switch p.Kind {
+		case KindSchema:
+			schema++
+		case KindInvariant:
+			inv++
+		}
+	}
+	if schema > 0 {
+		a.note("the schema differs from the current one in %d place(s); `kanban-migrate apply` brings it up to date", schema)
+	}
+	if inv > 0 {
+		a.note("%d board invariant(s) do not hold (e.g. running tasks without an open run); the next `kanban dispatch` tick reclaims stale claims", inv)
+	}
+}
+
+// maintenanceHolder fails with lockd.ErrMaintenance when the write lease
+// is held right now by a maintenance tool (kanban-migrate, or a swap), so
+// Auto does not check a board that is being rewritten.
+func maintenanceHolder(db string) error {
+	held, _, err := lockd.LockState(lockd.LeasePath(db))
+	if err != nil || !held {
+		return nil
+	}
+	h, ok, err := lockd.ReadHolder(db)
+	if err != nil || !ok || !h.Maintenance {
+		return nil
+	}
+	return &maintenanceError{h}
+}
+
+// maintenanceError names the maintenance tool holding the lease, in the
+// words lockd's BusyError uses.
+type maintenanceError struct{ h lockd.Holder }
+
+func (e *maintenanceError) Error() string {
+	return fmt.Sprintf("board under maintenance by %s (pid %d) since %s", e.h.Tool, e.h.PID, e.h.Since.UTC().Format(time.RFC3339))
+}
+
+func (e *maintenanceError) Unwrap() error { return lockd.ErrMaintenance }
+
+// salvagePath is where Auto writes the salvaged board: next to the live
+// one, so the swap is a rename in the same directory.
+func salvagePath(db string) string { return db + ".salvage.tmp" }
+
+// removeTemp removes what an earlier, interrupted Auto left.
+func (a *auto) removeTemp() {
+	for _, suf := range []string{"", ".tmp", "-wal", "-shm", ".tmp-wal", ".tmp-shm"} {
+		_ = os.Remove(salvagePath(a.o.DBPath) + suf)
+	}
+}
+
+// reindex rebuilds damaged indexes in place, like `kanban repair`. done is
+// true when that repaired the board; false means the damage was not
+// index-only after all and a salvage follows.
+func (a *auto) reindex(ctx context.Context) (done bool, err error) {
+	res, err := store.Repair(ctx, a.o.DBPath, store.RepairOptions{BusyTimeout: a.o.BusyTimeout,
+		LeaseTimeout: a.o.LeaseTimeout, QuarantineDir: a.quarantineDir(), Now: a.o.Now})
+	if err != nil {
+		return false, fmt.Errorf("reindex: %w", err)
+	}
+	a.rep.Reindex = &ReindexReport{Status: res.Status, Reindexed: res.Reindexed, BackupPath: res.BackupPath, Messages: res.PostRepair}
+	if res.Status != store.RepairRepaired && res.Status != store.RepairOK {
+		a.note("REINDEX did not repair the board (%s); salvaging instead", res.Status)
+		return false, nil
+	}
+	a.rep.Action = ActionReindex
+	return true, a.recheck(ctx)
+}
+
+func (a *auto) quarantineDir() string {
+	if a.o.QuarantineDir != "" {
+		return a.o.QuarantineDir
+	}
+	return DefaultQuarantineDir(a.o.DBPath)
+}
+
+// recheck checks the repaired board; storage problems left mean failure.
+func (a *auto) recheck(ctx context.Context) error {
+	after, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
+	if err != nil {
+		return fmt.Errorf("check after repair: %w", err)
+	}
+	a.rep.After = after
+	if left := storageProblems(after); len(left) > 0 {
+		return fmt.Errorf("the board is still damaged after the repair: %s: %s", left[0].Kind, left[0].Detail)
+	}
+	a.rep.Status = StatusRepaired
+	return nil
+}
+
+// salvageAndSwap is the full repair: refuse early while the board is
+// open, salvage, diff, swap (which verifies the salvage and refuses if the
+// board changed since the confirming check), check again.
+func (a *auto) salvageAndSwap(ctx context.Context) error {
+	if err := a.refuseBusy(); err != nil {
+		return err
+	}
+	out := salvagePath(a.o.DBPath)
+	defer a.removeTemp()
+	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now})
+	if err != nil {
+		return err
+	}
+	a.rep.Salvage = sal
+	if sal.RowsRecovered == 0 && sal.FileSize >= minSalvageBytes {
+		return fmt.Errorf("the salvage recovered no rows from a %d-byte file; not swapping it in automatically (inspect with `kanban-recover salvage` and `diff`)", sal.FileSize)
+	}
+	if d, err := Diff(ctx, a.o.DBPath, out); err != nil {
+		a.note("diff: %v", err)
+	} else {
+		a.rep.Diff = d
+	}
+	so := a.swapOptions()
+	so.NewPath, so.ExpectHash = out, a.hash
+	sw, err := Swap(ctx, so)
+	a.rep.Swap = sw
+	if err != nil {
+		return err
+	}
+	a.rep.Action = ActionSalvage
+	return a.recheck(ctx)
+}
+
+// refuseBusy fails fast, before the salvage, when the swap would refuse:
+// other processes have the board open (the swap checks again).
+func (a *auto) refuseBusy() error {
+	g, err := lockd.TryExclusive(a.o.DBPath)
+	busy := errors.Is(err, lockd.ErrBoardInUse)
+	if err != nil && !busy {
+		return err
+	}
+	g.Close()
+	if ops := openers(a.o.DBPath, busy); len(ops) > 0 {
+		return &BoardBusyError{Path: a.o.DBPath, Openers: ops}
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/recover"
+)
+
+// maxShown caps the problems listed in text output.
+const maxShown = 10
+
+type checkVerb struct {
+	jsonFlag
+	full bool
+}
+
+func (c *checkVerb) flags(fs *pflag.FlagSet) {
+	c.jsonFlag.register(fs)
+	fs.BoolVar(&c.full, "full", false, "run integrity_check (also cross-checks index contents) instead of quick_check")
+}
+
+func (c *checkVerb) args(args []string) error { return noArgs(args) }
+
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument '%s'", args[0])
+	}
+	return nil
+}
+
+// checkJSON is check's --json object: the board and the CheckReport.
+type checkJSON struct {
+	Board   *string `json:"board"`
+	Missing bool    `json:"missing,omitempty"`
+	*recover.CheckReport
+}
+
+// run checks a copy of the board; it never changes the board or takes a
+// lock. Damage is exit code 3, not an error.
+func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
+	if t.Missing {
+		if !c.json {
+			a.out("%s: no database yet; nothing to check", t.describe())
+		}
+		return result{obj: checkJSON{Board: t.slug(), Missing: true, CheckReport: &recover.CheckReport{DBPath: t.DB}}}, nil
+	}
+	rep, err := recover.Check(ctx, recover.CheckOptions{DBPath: t.DB, Full: c.full})
+	if errors.Is(err, recover.ErrNoBoard) {
+		return result{}, fmt.Errorf("could not check %s: no board database there", t.DB)
+	}
+	if err != nil {
+		return result{}, fmt.Errorf("could not check %s: %w", t.DB, err)
+	}
+	if !c.json {
+		a.printCheck(t, rep)
+	}
+	res := result{obj: checkJSON{Board: t.slug(), CheckReport: rep}}
+	if !rep.Healthy {
+		res.code = ExitDamaged
+	}
+	return res, nil
+}
+
+// printCheck is check's text output: a verdict line, the problems, the
+// warnings, and the command that repairs the board.
+func (a *App) printCheck(t target, r *recover.CheckReport) {
+	if r.Healthy {
+		a.out("%s: healthy (%s)", t.describe(), r.Mode)
+	} else {
+		a.out("%s: DAMAGED (%s), %d problem(s):", t.describe(), r.Mode, len(r.Problems))
+		a.printProblems("  ", r.Problems)
+	}
+	for _, w := range r.Warnings {
+		a.out("  warning: %s: %s", w.Kind, w.Detail)
+	}
+	if !r.Healthy {
+		a.out("To repair it run: %s", t.fix())
+	}
+}
+
+func (a *App) printProblems(indent string, ps []recover.Problem) {
+	for i, p := range ps {
+		if i == maxShown {
+			a.out("%s... and %d more (--json lists them all)", indent, len(ps)-maxShown)
+			break
+		}
+		a.out("%s%s: %s", indent, p.Kind, p.Detail)
+	}
+}

@@ -1,0 +1,315 @@
+// Package cli is kanban-recover's command line: board selection, the
+// check, salvage, diff, swap and auto verbs with their text and --json
+// output, and the mapping of outcomes to exit codes. The work itself is
+// package recover.
+//
+// Exit codes: check 0 healthy, 3 damaged, 1 could not check; auto 0
+// healthy or repaired, 1 failed (board untouched), 4 another maintenance
+// holds the board; salvage, diff and swap 0 ok, 1 failed (swap: 4 when
+// another maintenance holds the board); 2 usage everywhere; 128+n after a
+// signal.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/home"
+)
+
+// Prog is the command name used in messages.
+const Prog = "kanban-recover"
+
+// Exit codes beyond 0, 1 and 2.
+const (
+	ExitDamaged     = 3 // check: the board is damaged
+	ExitMaintenance = 4 // another kanban-recover or kanban-migrate holds the board
+)
+
+const usageLine = "usage: kanban-recover [--board SLUG | --db PATH | --all] {check,salvage,diff,swap,auto} [--json] ..."
+
+const helpText = usageLine + `
+
+Detect, salvage and replace damaged kanban boards. check, salvage and diff
+only ever read copies of the board; swap and auto change it only under
+the board's write lease, and never while another process has it open.
+
+verbs:
+  check [--full]           check a copy: header, -wal, -shm, quick_check (integrity_check
+                           with --full), schema, board invariants
+                           (exit 0 healthy, 3 damaged, 1 could not check)
+  salvage --out NEW.db     read every row that can be read into a fresh board at NEW.db
+                           (progress on stderr when it is a terminal)
+  diff OLD NEW             per table: rows only in OLD, only in NEW, changed, same
+  swap NEW [--force]       verify NEW and put it in place of the board; the original
+                           db, -wal and -shm go to <board dir>/quarantine/<time>-<hash>/
+                           (--force: even while other processes have the board open)
+  auto [--quick]           check (integrity_check; --quick: quick_check); if the file is
+                           damaged: REINDEX in place for index-only damage, else salvage,
+                           verify, diff and swap; then check again
+                           (exit 0 healthy or repaired, 1 failed, 4 another maintenance
+                           holds the board)
+
+board selection (default: the active board; HERMES_KANBAN_DB wins):
+  --board SLUG   a named board
+  --db PATH      a database file
+  --all          every board of the home (check and auto)
+
+Every verb takes --json. See docs/RECOVERY.md.
+`
+
+// App is one invocation's environment.
+type App struct {
+	Env    home.Env
+	Stdout io.Writer
+	Stderr io.Writer
+	Now    func() time.Time
+	// StderrTTY turns on salvage progress lines on Stderr.
+	StderrTTY bool
+}
+
+// NewApp returns an App on the process environment and standard streams.
+func NewApp() *App {
+	return &App{Env: home.OSEnv(), Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now, StderrTTY: isTerminal(os.Stderr)}
+}
+
+// UsageError is a command line that cannot be run; it exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// exitError carries an exit code whose message, if any, is already on
+// stderr.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// result is one board's outcome: its --json object and its exit code when
+// there was no error (0, or 3 for a damaged board).
+type result struct {
+	obj  any
+	code int
+}
+
+// verb is one kanban-recover action.
+type verb interface {
+	flags(fs *pflag.FlagSet)
+	// args validates the positional arguments.
+	args(args []string) error
+	// run acts on one board (the zero target for verbs that take no
+	// board); text output is written as it goes.
+	run(ctx context.Context, a *App, t target) (result, error)
+	jsonOut() bool
+	setJSON()
+}
+
+// verbInfo describes a verb to Run.
+type verbInfo struct {
+	new   func() verb
+	board bool // acts on the selected board
+	all   bool // accepts --all
+}
+
+var verbs = map[string]verbInfo{
+	"check":   {new: func() verb { return &checkVerb{} }, board: true, all: true},
+	"salvage": {new: func() verb { return &salvageVerb{} }, board: true},
+	"diff":    {new: func() verb { return &diffVerb{} }},
+	"swap":    {new: func() verb { return &swapVerb{} }, board: true},
+	"auto":    {new: func() verb { return &autoVerb{} }, board: true, all: true},
+}
+
+// jsonFlag is the --json every verb has.
+type jsonFlag struct{ json bool }
+
+func (j *jsonFlag) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&j.json, "json", false, "print the result as JSON on stdout")
+}
+
+func (j *jsonFlag) jsonOut() bool { return j.json }
+
+func (j *jsonFlag) setJSON() { j.json = true }
+
+// Run parses args (without the program name) and runs the verb on every
+// selected board.
+func Run(ctx context.Context, a *App, args []string) error {
+	sel := &selector{}
+	global := pflag.NewFlagSet(Prog, pflag.ContinueOnError)
+	global.SetInterspersed(false)
+	global.SetOutput(io.Discard)
+	help := global.BoolP("help", "h", false, "show help")
+	asJSON := global.Bool("json", false, "print the result as JSON on stdout")
+	sel.register(global)
+	if err := global.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	rest := global.Args()
+	if *help || (len(rest) > 0 && rest[0] == "help") {
+		fmt.Fprint(a.Stdout, helpText)
+		return nil
+	}
+	if len(rest) == 0 {
+		return usagef("a verb is required (check, salvage, diff, swap or auto)")
+	}
+	info, ok := verbs[rest[0]]
+	if !ok {
+		return usagef("unknown verb '%s' (choose check, salvage, diff, swap or auto)", rest[0])
+	}
+	v := info.new()
+	fs := pflag.NewFlagSet(Prog+" "+rest[0], pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vhelp := fs.BoolP("help", "h", false, "show help")
+	sel.register(fs)
+	v.flags(fs)
+	if err := fs.Parse(rest[1:]); err != nil {
+		return usagef("%s: %v", rest[0], err)
+	}
+	if *vhelp {
+		fmt.Fprint(a.Stdout, helpText)
+		return nil
+	}
+	if *asJSON {
+		v.setJSON()
+	}
+	if err := v.args(fs.Args()); err != nil {
+		return usagef("%s: %v", rest[0], err)
+	}
+	if sel.all && !info.all {
+		return usagef("%s: --all works with check and auto only", rest[0])
+	}
+	targets := []target{{}}
+	if info.board {
+		var err error
+		if targets, err = sel.resolve(a.Env); err != nil {
+			return err
+		}
+	} else if sel.board != "" || sel.db != "" {
+		return usagef("%s: takes no board (--board, --db); name both files", rest[0])
+	}
+	return runAll(ctx, a, v, targets, sel.all, v.jsonOut())
+}
+
+// runAll runs v on each target. Every board is attempted; failures are
+// reported on stderr as they happen. --json prints the object (an array
+// with --all). The exit code is the worst: 1, then 4, then 3, then 0.
+func runAll(ctx context.Context, a *App, v verb, targets []target, all, asJSON bool) error {
+	var objs []any
+	worst := 0
+	for _, t := range targets {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		res, err := v.run(ctx, a, t)
+		if res.obj != nil {
+			objs = append(objs, res.obj)
+		}
+		code := res.code
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			code = codeFor(err)
+			prefix := Prog + ": "
+			if all {
+				prefix += "board " + t.label() + ": "
+			}
+			fmt.Fprintf(a.Stderr, "%s%s\n", prefix, oneLine(err.Error()))
+		}
+		worst = worse(worst, code)
+	}
+	if asJSON {
+		switch {
+		case all:
+			if objs == nil {
+				objs = []any{}
+			}
+			a.printJSON(objs)
+		case len(objs) == 1:
+			a.printJSON(objs[0])
+		}
+	}
+	if worst != 0 {
+		return &exitError{code: worst}
+	}
+	return nil
+}
+
+// worse orders exit codes by severity: 1 (failed), 4 (held by another
+// maintenance), 3 (damaged), 0.
+func worse(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case 0:
+			return 0
+		case ExitDamaged:
+			return 1
+		case ExitMaintenance:
+			return 2
+		}
+		return 3
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// codeFor maps a failure to its exit code: 4 when another maintenance
+// holds the board, else 1.
+func codeFor(err error) int {
+	if errors.Is(err, lockd.ErrMaintenance) {
+		return ExitMaintenance
+	}
+	return 1
+}
+
+// printJSON writes v indented, without HTML escaping.
+func (a *App) printJSON(v any) {
+	enc := json.NewEncoder(a.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// out prints one line on stdout.
+func (a *App) out(format string, args ...any) { fmt.Fprintf(a.Stdout, format+"\n", args...) }
+
+// ExitCode reports err on stderr and returns the exit code: 0 ok, 2
+// usage, 128+n after a drained signal, the carried code of a failure
+// already reported, 4 when another maintenance holds the board, else 1.
+func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ue *UsageError
+	var ee *exitError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s\n%s: %s\n", usageLine, Prog, ue.Msg)
+		return 2
+	case errors.As(err, &ee):
+		if code, ok := lockd.SignalExitCode(ctx); ok {
+			return code
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", Prog, oneLine(err.Error()))
+	if code, ok := lockd.SignalExitCode(ctx); ok {
+		return code
+	}
+	return codeFor(err)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

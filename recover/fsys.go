@@ -1,0 +1,66 @@
+package recover
+
+import (
+	"io"
+	"io/fs"
+	"os"
+)
+
+// FS is the file-system layer the swap changes files through. Every call
+// that creates, moves, links, removes or makes something durable goes
+// through it, so a test can fail the Nth call of any kind and check that
+// the board is still intact. Reads (stat, hashing, directory listings)
+// use the os package directly: they change nothing.
+type FS interface {
+	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
+	Rename(oldpath, newpath string) error
+	Link(oldname, newname string) error
+	Remove(name string) error
+	RemoveAll(path string) error
+	MkdirAll(path string, perm fs.FileMode) error
+	// SyncDir makes the directory's entries (creations, renames,
+	// removals) durable.
+	SyncDir(dir string) error
+}
+
+// File is an open file of an FS.
+type File interface {
+	io.ReadWriteCloser
+	Sync() error
+}
+
+// OSFS is the real file system.
+type OSFS struct{}
+
+// OpenFile opens name with os.OpenFile.
+func (OSFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	return os.OpenFile(name, flag, perm)
+}
+
+// Rename renames with os.Rename (atomic within one directory).
+func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// Link makes a hard link with os.Link.
+func (OSFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
+
+// Remove removes one file with os.Remove.
+func (OSFS) Remove(name string) error { return os.Remove(name) }
+
+// RemoveAll removes a tree with os.RemoveAll.
+func (OSFS) RemoveAll(path string) error { return os.RemoveAll(path) }
+
+// MkdirAll creates directories with os.MkdirAll.
+func (OSFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+
+// SyncDir opens dir and fsyncs it.
+func (OSFS) SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}

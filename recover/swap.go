@@ -1,0 +1,345 @@
+package recover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kanbanshim/kanbanshim/lockd"
+)
+
+// Files next to the board that belong to a swap in progress.
+const (
+	stagedSuffix  = ".swap.tmp"     // the replacement, copied next to the board
+	pendingSuffix = ".swap.pending" // the swap's journal, see commit.go
+	holdInfix     = ".swap"         // <db>.swap-wal, <db>.swap-shm: the original sidecars during the commit
+)
+
+// ToolName is the maintenance holder name written into the lease record.
+const ToolName = "kanban-recover"
+
+// SwapOptions configures Swap.
+type SwapOptions struct {
+	DBPath  string // the live board
+	NewPath string // the replacement; verified before anything changes
+	// QuarantineDir receives the original files; "" means
+	// DefaultQuarantineDir(DBPath).
+	QuarantineDir string
+	// Force swaps even while other processes have the board open (they
+	// keep writing to the quarantined file). Without it the swap refuses
+	// with a *BoardBusyError naming them.
+	Force bool
+	// LeaseTimeout bounds the wait for the board's write lease (<= 0:
+	// lockd.DefaultLeaseTimeout).
+	LeaseTimeout time.Duration
+	// JournalMode is the new board's mode when the original's header is
+	// unreadable: "wal" (the default) or "delete". A readable header wins,
+	// so a board some Python peer keeps in DELETE mode stays in it.
+	JournalMode string
+	// ExpectHash, when set, is the ContentHash the board must still have:
+	// Auto passes the hash taken before it salvaged, so writes made since
+	// are never thrown away (ErrBoardChanged).
+	ExpectHash string
+	FS         FS               // nil: OSFS
+	Now        func() time.Time // nil: time.Now
+}
+
+// SwapReport is what Swap did, shaped for `kanban-recover swap --json`.
+type SwapReport struct {
+	DBPath           string   `json:"db_path"`
+	NewPath          string   `json:"new_path"`
+	Swapped          bool     `json:"swapped"`
+	Quarantine       string   `json:"quarantine,omitempty"` // the set holding the original files
+	QuarantineReused bool     `json:"quarantine_reused"`
+	OriginalSHA256   string   `json:"original_sha256,omitempty"`
+	Copied           bool     `json:"copied"` // the replacement was copied next to the board first
+	JournalMode      string   `json:"journal_mode,omitempty"`
+	QuickCheck       string   `json:"quick_check,omitempty"`
+	Forced           []Opener `json:"forced_past,omitempty"`
+	Pruned           []string `json:"pruned,omitempty"`
+	Notes            []string `json:"notes,omitempty"`
+}
+
+// Swap replaces the board at DBPath with the database at NewPath.
+//
+// NewPath is verified first (it opens, passes integrity_check and has the
+// current kanban schema). Then, holding the write lease in maintenance
+// mode and the open guard exclusively for the whole swap, and refusing
+// while any other process has the board open (unless Force), it stages
+// the replacement in the board's directory, links the original db, -wal
+// and -shm into a quarantine set, removes the original -wal and -shm,
+// and renames the replacement over the db: that rename is the commit
+// point. Every failure before it puts the sidecars back, so the original
+// stays byte-identical and openable. Afterwards the directory is
+// fsynced, the board re-opened and quick_checked, and old quarantine sets
+// pruned.
+func Swap(ctx context.Context, o SwapOptions) (*SwapReport, error) {
+	s, err := newSwapper(o)
+	if err != nil {
+		return nil, fmt.Errorf("swap: %w", err)
+	}
+	if err := s.run(ctx); err != nil {
+		return s.rep, fmt.Errorf("swap: %w", err)
+	}
+	return s.rep, nil
+}
+
+// swapper carries one swap.
+type swapper struct {
+	o       SwapOptions
+	fs      FS
+	db, dir string
+	newPath string
+	qdir    string
+	rep     *SwapReport
+	newMode string // journal mode of the replacement as verified
+	staged  string // the file renamed over db
+	set     setChange
+}
+
+// setChange records what phase A did to the quarantine, to undo it.
+type setChange struct {
+	dir     string
+	created bool     // the set directory was made by this swap
+	added   []string // files linked or copied into it by this swap
+}
+
+func newSwapper(o SwapOptions) (*swapper, error) {
+	if o.DBPath == "" || o.NewPath == "" {
+		return nil, errors.New("DBPath and NewPath are required")
+	}
+	db, err := filepath.Abs(o.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	np, err := filepath.Abs(o.NewPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &swapper{o: o, fs: o.FS, db: db, dir: filepath.Dir(db), newPath: np, qdir: o.QuarantineDir}
+	if s.fs == nil {
+		s.fs = OSFS{}
+	}
+	if s.qdir == "" {
+		s.qdir = DefaultQuarantineDir(db)
+	}
+	if s.o.Now == nil {
+		s.o.Now = time.Now
+	}
+	if s.o.LeaseTimeout <= 0 {
+		s.o.LeaseTimeout = lockd.DefaultLeaseTimeout
+	}
+	s.rep = &SwapReport{DBPath: db, NewPath: np}
+	return s, nil
+}
+
+func (s *swapper) run(ctx context.Context) error {
+	if err := s.preflight(); err != nil {
+		return err
+	}
+	mode, err := verifyBoard(ctx, s.newPath)
+	if err != nil {
+		return err
+	}
+	s.newMode = mode
+	lease := lockd.NewLease(s.db)
+	if err := lease.AcquireMaintenance(ctx, ToolName, "swap", s.o.LeaseTimeout); err != nil {
+		return err
+	}
+	defer lease.Release()
+	guard, err := lockd.TryExclusive(s.db)
+	guardBusy := errors.Is(err, lockd.ErrBoardInUse)
+	if err != nil && !guardBusy {
+		return err
+	}
+	defer guard.Close()
+	if note, err := s.resolvePending(); err != nil {
+		return err
+	} else if note != "" {
+		s.rep.Notes = append(s.rep.Notes, note)
+	}
+	if err := s.refuseOpeners(guardBusy); err != nil {
+		return err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if err := s.refuseOpeners(guardBusy); err != nil { // the staging may have taken a while
+		return s.abort(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return s.abort(context.Cause(ctx))
+	}
+	if err := s.commit(); err != nil {
+		return err
+	}
+	return s.after(context.WithoutCancel(ctx))
+}
+
+// preflight checks the paths: both files exist and are distinct, and the
+// replacement is not one of the board's own files.
+func (s *swapper) preflight() error {
+	st, err := os.Stat(s.db)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", s.db, ErrNoBoard)
+	}
+	if err != nil {
+		return err
+	}
+	nst, err := os.Stat(s.newPath)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNewInvalid, err)
+	}
+	if os.SameFile(st, nst) {
+		return fmt.Errorf("%s: %w", s.newPath, ErrSameFile)
+	}
+	if rel, err := filepath.Rel(s.qdir, s.newPath); err == nil && !strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("%w: %s is in the quarantine; copy it out first (verifying it would change the kept copy)", ErrNewInvalid, s.newPath)
+	}
+	for _, suf := range []string{"-wal", "-shm", "-journal", stagedSuffix, pendingSuffix, holdInfix + "-wal", holdInfix + "-shm"} {
+		if s.newPath == s.db+suf {
+			return fmt.Errorf("%w: %s is one of the board's own files", ErrNewInvalid, s.newPath)
+		}
+	}
+	return nil
+}
+
+// refuseOpeners fails with a *BoardBusyError while other processes have
+// the board open, unless forced (then they are reported).
+func (s *swapper) refuseOpeners(guardBusy bool) error {
+	ops := openers(s.db, guardBusy)
+	if len(ops) == 0 {
+		return nil
+	}
+	if !s.o.Force {
+		return &BoardBusyError{Path: s.db, Openers: ops}
+	}
+	for _, o := range ops {
+		if !slices.ContainsFunc(s.rep.Forced, func(f Opener) bool { return f.PID == o.PID && f.Command == o.Command }) {
+			s.rep.Forced = append(s.rep.Forced, o)
+		}
+	}
+	return nil
+}
+
+// prepare is everything before the commit that leaves the live files
+// alone: the content hash, the staged replacement in the board's
+// directory, and the quarantine set holding links to the originals.
+func (s *swapper) prepare(ctx context.Context) error {
+	sum, err := ContentHash(s.db)
+	if err != nil {
+		return err
+	}
+	s.rep.OriginalSHA256 = sum
+	if s.o.ExpectHash != "" && s.o.ExpectHash != sum {
+		return fmt.Errorf("%s: %w; run again", s.db, ErrBoardChanged)
+	}
+	if err := s.stage(ctx); err != nil {
+		return s.abort(err)
+	}
+	if err := s.quarantine(sum); err != nil {
+		return s.abort(err)
+	}
+	return nil
+}
+
+// abort undoes phase A after a failure: the links it added to the
+// quarantine (so no set aliases the live files) and the staged copy.
+// The live files were not touched, so there is nothing else to restore.
+func (s *swapper) abort(cause error) error {
+	var errs []error
+	for _, f := range s.set.added {
+		if err := s.fs.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if s.set.created && len(errs) == 0 {
+		if err := s.fs.RemoveAll(s.set.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.set = setChange{}
+	s.rep.Quarantine = ""
+	if s.rep.Copied && s.staged != "" {
+		if err := removeIfExists(s.fs, s.staged); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("cleanup after the failed swap: %v", errors.Join(errs...)))
+	}
+	return cause
+}
+
+// removeIfExists removes path through fsys, ignoring absence.
+func removeIfExists(fsys FS, path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// exists reports whether path exists (a broken stat counts as existing,
+// so nothing is restored over it).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// quarantine makes sure the quarantine set for sum holds the original db
+// before the commit: a hard link to the live db (the same inode, so
+// byte-identical by construction; a copy where links are unsupported).
+// A set that already holds this exact state (kanban's detection snapshot
+// of it, or an earlier attempt) is reused. The -wal and -shm join the set
+// after the commit (see commit.go). Nothing live is changed.
+func (s *swapper) quarantine(sum string) error {
+	if err := s.fs.MkdirAll(s.qdir, 0o755); err != nil {
+		return err
+	}
+	dir := findSet(s.qdir, s.db, sum)
+	s.rep.QuarantineReused = dir != ""
+	if dir == "" {
+		dir = filepath.Join(s.qdir, newSetName(s.qdir, sum, s.o.Now()))
+		if err := s.fs.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		s.set.created = true
+	}
+	s.set.dir, s.rep.Quarantine = dir, dir
+	if dst := filepath.Join(dir, filepath.Base(s.db)); !exists(dst) {
+		if err := linkOrCopy(s.fs, s.db, dst); err != nil {
+			return fmt.Errorf("quarantine %s: %w", filepath.Base(s.db), err)
+		}
+		s.set.added = append(s.set.added, dst)
+	}
+	if err := s.fs.SyncDir(dir); err != nil {
+		return err
+	}
+	return s.fs.SyncDir(s.qdir)
+}
+
+// after runs once the replacement is in place: re-open it and
+// quick_check, then prune old quarantine sets. A failure here is reported
+// with the swap done (Swapped stays true).
+func (s *swapper) after(ctx context.Context) error {
+	mode, err := quickCheck(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("swapped, but the new board fails its check (the original is in %s): %w", s.set.dir, err)
+	}
+	s.rep.QuickCheck, s.rep.JournalMode = "ok", mode
+	pruned, err := pruneSets(s.fs, s.qdir, MaxQuarantineSets, s.set.dir)
+	s.rep.Pruned = pruned
+	if err != nil {
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("pruning %s: %v", s.qdir, err))
+	}
+	return nil
+}
