@@ -2,7 +2,6 @@ package lockd
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"time"
 )
@@ -17,15 +16,22 @@ type BusyError struct {
 	Holder Holder
 	// Waited is how long Acquire waited before giving up.
 	Waited time.Duration
+	// Held is how long the holder has held the lease: now minus
+	// Holder.Since, when the record is trusted. Zero when unknown; the
+	// message then falls back to Waited, a lower bound (the lease was
+	// held, possibly by several holders in turn, for the whole wait).
+	Held time.Duration
 	// HolderKnown reports whether Holder came from a valid lease record
 	// that matches the kernel's view of the lock.
 	HolderKnown bool
 }
 
 // Error gives one of three one-line messages: a maintenance holder, a
-// named holder, or "another process" when nothing could be learned.
+// named holder, or "another process" when nothing could be learned. The
+// duration is the holder's (Held), which is what tells a user whether the
+// holder is wedged; our own wait is only used when that is unknown.
 func (e *BusyError) Error() string {
-	secs := int64(e.Waited.Round(time.Second) / time.Second)
+	secs := int64(e.heldFor().Round(time.Second) / time.Second)
 	h := e.Holder
 	if e.maintenance() {
 		tool := h.Tool
@@ -55,15 +61,32 @@ func (e *BusyError) Unwrap() error {
 
 func (e *BusyError) maintenance() bool { return e.HolderKnown && e.Holder.Maintenance }
 
+// heldFor is Held when known, else Waited.
+func (e *BusyError) heldFor() time.Duration {
+	if e.Held > 0 {
+		return e.Held
+	}
+	return e.Waited
+}
+
+// heldSince is how long ago a trusted record says the lease was taken;
+// zero for an untrusted or undated record, or a clock that went back.
+func heldSince(h Holder, known bool, now time.Time) time.Duration {
+	if !known || h.Since.IsZero() {
+		return 0
+	}
+	return max(now.Sub(h.Since), 0)
+}
+
 // newBusyError describes who holds path. The record in the file is
 // trusted only if the kernel agrees: when /proc/locks lists exclusive
 // holders and the record's pid is not among them, the record is stale
 // (left by an earlier holder) and the pid from /proc/locks is reported
-// instead, with its command line from /proc. Without /proc the record is
-// taken at its word.
-func newBusyError(path string, r io.ReaderAt, waited time.Duration) *BusyError {
-	rec, known := readHolderAt(r)
-	e := &BusyError{Holder: rec, Waited: waited, HolderKnown: known}
+// instead, with its command line from /proc (and Held left unknown).
+// Without /proc the record is taken at its word.
+func newBusyError(path string, waited time.Duration) *BusyError {
+	rec, known, _ := readHolderFile(path)
+	e := &BusyError{Holder: rec, Waited: waited, HolderKnown: known, Held: heldSince(rec, known, time.Now())}
 	holders, err := FlockHolders(path)
 	if err != nil {
 		return e
@@ -78,6 +101,6 @@ func newBusyError(path string, r io.ReaderAt, waited time.Duration) *BusyError {
 		return e
 	}
 	e.Holder = Holder{PID: pids[0], Argv: procCmdline(pids[0])}
-	e.HolderKnown = false
+	e.HolderKnown, e.Held = false, 0
 	return e
 }

@@ -17,10 +17,30 @@ func TestBusyError_Error(t *testing.T) {
 			name: "holder",
 			err: BusyError{
 				Holder:      Holder{PID: 4242, Argv: []string{"/usr/local/bin/kanban", "complete", "t_1a2b3c4d"}},
-				Waited:      31*time.Second + 200*time.Millisecond,
+				Waited:      30 * time.Second,
+				Held:        31*time.Second + 200*time.Millisecond,
 				HolderKnown: true,
 			},
 			want: "board write lease busy: held by pid 4242 (kanban complete t_1a2b3c4d) for 31s",
+		},
+		{
+			name: "holder held longer than we waited",
+			err: BusyError{
+				Holder:      Holder{PID: 4242, Argv: []string{"kanban", "daemon"}},
+				Waited:      500 * time.Millisecond,
+				Held:        2*time.Hour + 3*time.Second,
+				HolderKnown: true,
+			},
+			want: "board write lease busy: held by pid 4242 (kanban daemon) for 7203s",
+		},
+		{
+			name: "holder without a date falls back to the wait",
+			err: BusyError{
+				Holder:      Holder{PID: 4242, Argv: []string{"kanban", "comment", "t_1"}},
+				Waited:      30*time.Second + 600*time.Millisecond,
+				HolderKnown: true,
+			},
+			want: "board write lease busy: held by pid 4242 (kanban comment t_1) for 31s",
 		},
 		{
 			name: "maintenance",
@@ -69,5 +89,28 @@ func TestBusyError_Unwrap(t *testing.T) {
 	}
 	if !errors.Is(maint, ErrMaintenance) || errors.Is(maint, ErrLeaseBusy) {
 		t.Error("maintenance holder should match ErrMaintenance only")
+	}
+}
+
+func TestHeldSince(t *testing.T) {
+	now := time.Date(2026, 11, 27, 14, 3, 31, 0, time.UTC)
+	since := now.Add(-31 * time.Second)
+	tests := []struct {
+		name  string
+		h     Holder
+		known bool
+		want  time.Duration
+	}{
+		{"trusted record", Holder{PID: 1, Since: since}, true, 31 * time.Second},
+		{"untrusted record", Holder{PID: 1, Since: since}, false, 0},
+		{"no date", Holder{PID: 1}, true, 0},
+		{"clock went back", Holder{PID: 1, Since: now.Add(time.Minute)}, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := heldSince(tt.h, tt.known, now); got != tt.want {
+				t.Errorf("heldSince = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -8,15 +8,6 @@ import (
 	"time"
 )
 
-// Backoff bounds for Lock's polling. flock(2) has no timed wait, so a
-// bounded wait polls the non-blocking form: fast at first, so an
-// uncontended hand-over costs about a millisecond, then capped so that a
-// long wait costs at most ~20 syscalls a second.
-const (
-	minBackoff = time.Millisecond
-	maxBackoff = 50 * time.Millisecond
-)
-
 // FileLock is one open file description on a lock file. flock(2) locks
 // belong to the open file description, so two FileLocks on the same path
 // exclude each other even inside one process.
@@ -62,38 +53,68 @@ func (l *FileLock) TryLock(exclusive bool) (bool, error) {
 	return ok, nil
 }
 
-// Lock waits for the lock, polling TryLock with a backoff from 1 ms up to
-// 50 ms. It returns an error wrapping ErrTimeout once timeout has passed
-// (timeout <= 0 waits until ctx is done) and an error wrapping ctx.Err()
-// and context.Cause(ctx) when ctx ends first, so a drain signal shows up
-// as the reason.
+// Lock waits for the lock, at most timeout (<= 0: until ctx is done).
+// An uncontended lock costs one non-blocking flock(2). A contended one
+// waits inside the kernel, in a blocking flock(2) on a helper goroutine:
+// the kernel wakes waiters the moment the holder releases (or dies) and
+// roughly in arrival order, where polling would hand the lock over late
+// and to whichever waiter happened to poll first, so long waiters would
+// starve behind fresh ones.
+//
+// It returns an error wrapping ErrTimeout once timeout has passed, and
+// one wrapping ctx.Err() and context.Cause(ctx) when ctx ends first, so a
+// drain signal shows up as the reason. A blocking flock(2) cannot be
+// withdrawn (Go restarts it after signals), so a Lock that gives up hands
+// the descriptor to the waiting goroutine, which closes it as soon as the
+// kernel answers (dropping the lock if it was granted). The FileLock is
+// closed after a failed Lock; open a new one to try again.
 func (l *FileLock) Lock(ctx context.Context, exclusive bool, timeout time.Duration) error {
-	var deadline time.Time
+	if ctx.Err() != nil {
+		return l.ctxError(ctx)
+	}
+	ok, err := l.TryLock(exclusive)
+	if err != nil || ok {
+		return err
+	}
+	var expired <-chan time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
 	}
-	delay := minBackoff
-	for {
-		if err := ctx.Err(); err != nil {
-			return l.ctxError(ctx)
+	got, quit := make(chan error), make(chan struct{})
+	go waitFlock(l.f, exclusive, got, quit)
+	select {
+	case err := <-got:
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", l.path, err)
 		}
-		ok, err := l.TryLock(exclusive)
-		if err != nil || ok {
-			return err
-		}
-		wait := delay
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return fmt.Errorf("lock %s: %w after %v", l.path, ErrTimeout, timeout)
-			}
-			wait = min(wait, left)
-		}
-		if err := sleepCtx(ctx, wait); err != nil {
-			return l.ctxError(ctx)
-		}
-		delay = min(2*delay, maxBackoff)
+		return nil
+	case <-ctx.Done():
+		l.abandon(quit)
+		return l.ctxError(ctx)
+	case <-expired:
+		l.abandon(quit)
+		return fmt.Errorf("lock %s: %w after %v", l.path, ErrTimeout, timeout)
 	}
+}
+
+// waitFlock blocks in flock(2) and reports the result on got, unless the
+// waiter gave up (quit closed): then it closes f, which drops the lock if
+// the kernel granted it after all.
+func waitFlock(f *os.File, exclusive bool, got chan<- error, quit <-chan struct{}) {
+	err := lockFlock(f, exclusive)
+	select {
+	case got <- err:
+	case <-quit:
+		_ = f.Close()
+	}
+}
+
+// abandon gives the descriptor to the goroutine still blocked in flock.
+func (l *FileLock) abandon(quit chan struct{}) {
+	l.f = nil
+	close(quit)
 }
 
 // ctxError wraps both ctx.Err() and its cause, so errors.Is works for
@@ -130,16 +151,4 @@ func (l *FileLock) Close() error {
 		errUnlock = fmt.Errorf("unlock %s: %w", l.path, errUnlock)
 	}
 	return errors.Join(errUnlock, f.Close())
-}
-
-// sleepCtx sleeps for d or until ctx is done, whichever is first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

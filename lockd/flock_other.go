@@ -13,6 +13,9 @@ func openLockFile(path string) (*os.File, error) {
 // tryFlock reports ErrUnsupported: this platform has no flock(2).
 func tryFlock(*os.File, bool) (bool, error) { return false, ErrUnsupported }
 
+// lockFlock reports ErrUnsupported (tryFlock already has; never reached).
+func lockFlock(*os.File, bool) error { return ErrUnsupported }
+
 // unlockFlock is a no-op: without flock(2) no lock can be held, and
 // Close must still be able to close the file.
 func unlockFlock(*os.File) error { return nil }

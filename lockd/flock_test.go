@@ -118,3 +118,37 @@ func TestFileLock_Close(t *testing.T) {
 		t.Errorf("lock file gone after Close: %v", err)
 	}
 }
+
+// A Lock that gives up cannot withdraw its kernel request: the FileLock
+// is closed, and the request, once granted, is dropped at once, so it
+// never keeps others out.
+func TestFileLock_Lock_abandoned(t *testing.T) {
+	a, b := openTwo(t)
+	if ok, _ := a.TryLock(true); !ok {
+		t.Fatal("TryLock failed")
+	}
+	if err := b.Lock(context.Background(), true, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Lock = %v, want ErrTimeout", err)
+	}
+	if b.File() != nil {
+		t.Error("FileLock still open after a failed Lock")
+	}
+	if _, err := b.TryLock(true); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("TryLock after a failed Lock = %v, want os.ErrClosed", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Errorf("Close after a failed Lock = %v", err)
+	}
+	if err := a.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenLockFile(a.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The abandoned request is granted now and dropped right after.
+	if err := c.Lock(context.Background(), true, 5*time.Second); err != nil {
+		t.Fatalf("Lock after the holder released = %v (abandoned request kept the lock?)", err)
+	}
+}

@@ -30,6 +30,15 @@ func tryFlock(f *os.File, exclusive bool) (bool, error) {
 	return err == nil, err
 }
 
+// lockFlock is one blocking flock(2) call, retried on EINTR: it returns
+// when the lock is granted.
+func lockFlock(f *os.File, exclusive bool) error {
+	if exclusive {
+		return flockFd(f, unix.LOCK_EX)
+	}
+	return flockFd(f, unix.LOCK_SH)
+}
+
 // unlockFlock drops whatever flock the file description holds.
 func unlockFlock(f *os.File) error {
 	return flockFd(f, unix.LOCK_UN)

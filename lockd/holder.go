@@ -83,17 +83,6 @@ func writeHolder(f *os.File, h Holder) error {
 	return nil
 }
 
-// readHolderAt reads the record through an open descriptor (so a waiter
-// can use the descriptor it is already polling with).
-func readHolderAt(r io.ReaderAt) (Holder, bool) {
-	buf := make([]byte, maxRecord)
-	n, err := r.ReadAt(buf, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return Holder{}, false
-	}
-	return parseHolder(buf[:n])
-}
-
 // parseHolder decodes the first line of data. Empty, torn or otherwise
 // invalid records report false: they are expected (a writer may be
 // mid-update, or a foreign tool wrote there) and are not errors.
@@ -113,7 +102,15 @@ func parseHolder(data []byte) (Holder, bool) {
 // only for real I/O failures. It does not tell whether the lease is held:
 // use LockState(LeasePath(dbPath)) for that.
 func ReadHolder(dbPath string) (h Holder, ok bool, err error) {
-	f, err := os.Open(LeasePath(dbPath))
+	return readHolderFile(LeasePath(dbPath))
+}
+
+// readHolderFile reads the record in the lock file at path through a
+// descriptor of its own. That is harmless to any lock: flock belongs to
+// the holder's open file description, and no fcntl locks are ever taken
+// on lock files.
+func readHolderFile(path string) (h Holder, ok bool, err error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Holder{}, false, nil
 	}

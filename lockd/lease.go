@@ -87,7 +87,7 @@ func (l *Lease) lock(ctx context.Context, h Holder, timeout time.Duration) (*Fil
 	start := time.Now()
 	err = fl.Lock(ctx, true, timeout)
 	if errors.Is(err, ErrTimeout) {
-		busy := newBusyError(l.path, fl.File(), time.Since(start))
+		busy := newBusyError(l.path, time.Since(start))
 		if cerr := fl.Close(); cerr != nil {
 			return nil, errors.Join(busy, cerr)
 		}

@@ -137,6 +137,43 @@ func TestLease_Acquire_busy(t *testing.T) {
 	child.finish(t)
 }
 
+// The message says how long the holder has held the lease, not how long
+// the waiter waited: a holder stuck for minutes must not read "for 0s".
+func TestLease_Acquire_busyHeldFor(t *testing.T) {
+	db := testDB(t)
+	child := startHelper(t, "lease", db)
+	child.expect(t, "ready")
+	h, ok, err := ReadHolder(db)
+	if err != nil || !ok {
+		t.Fatalf("ReadHolder = %v, %v", ok, err)
+	}
+	h.Since = time.Now().UTC().Add(-42 * time.Second) // as if taken 42 s ago
+	if err := writeHolderFile(LeasePath(db), h); err != nil {
+		t.Fatal(err)
+	}
+	err = NewLease(db).Acquire(context.Background(), "complete", 200*time.Millisecond)
+	var busy *BusyError
+	if !errors.As(err, &busy) {
+		t.Fatalf("Acquire = %v, want *BusyError", err)
+	}
+	if busy.Held < 42*time.Second || busy.Held > 50*time.Second {
+		t.Errorf("Held = %v, want ~42s", busy.Held)
+	}
+	if want := fmt.Sprintf("held by pid %d (%s) for 42s", child.pid(), h.Command()); !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("message %q, want suffix %q", err, want)
+	}
+	child.finish(t)
+}
+
+// writeHolderFile replaces the record in a lease file someone else holds.
+func writeHolderFile(path string, h Holder) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return errors.Join(writeHolder(f, h), f.Close())
+}
+
 func TestLease_Acquire_afterKill(t *testing.T) {
 	db := testDB(t)
 	child := startHelper(t, "lease", db)
