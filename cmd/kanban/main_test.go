@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,8 +12,11 @@ import (
 // `hermes`) commands of a script, in a real child process.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kanban": func() { os.Exit(run(context.Background(), os.Args)) },
-		"hermes": func() { os.Exit(run(context.Background(), append([]string{"hermes"}, os.Args[1:]...))) },
+		"kanban": func() { main() },
+		"hermes": func() {
+			os.Args[0] = "hermes"
+			main()
+		},
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
 )
@@ -15,7 +16,9 @@ import (
 // <root>/kanban.db for compatibility with pre-boards installs.
 const DefaultBoard = "default"
 
-var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9\-_]{0,63}$`)
+// slugRe is compiled on first use: most commands never validate a slug,
+// and every millisecond of start-up is paid per CLI call.
+var slugRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9\-_]{0,63}$`) })
 
 // ErrBadSlug is wrapped by SlugError.
 var ErrBadSlug = errors.New("invalid board slug")
@@ -37,7 +40,7 @@ func NormalizeSlug(s string) (string, error) {
 	if n == "" {
 		return "", nil
 	}
-	if !slugRe.MatchString(n) {
+	if !slugRe().MatchString(n) {
 		return "", &SlugError{Slug: s}
 	}
 	return n, nil

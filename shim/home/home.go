@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Env is the process environment and user home the resolution reads.
@@ -94,7 +95,7 @@ func (e Env) KanbanRoot() string {
 	return e.HermesRoot()
 }
 
-var profileIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+var profileIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`) })
 
 // ActiveProfile names the profile HERMES_HOME points at: "default" for the
 // root, the directory name under <root>/profiles, else "custom".
@@ -104,7 +105,7 @@ func (e Env) ActiveProfile() string {
 		return "default"
 	}
 	profiles := resolve(filepath.Join(e.HermesRoot(), "profiles"))
-	if filepath.Dir(h) == profiles && profileIDRe.MatchString(filepath.Base(h)) {
+	if filepath.Dir(h) == profiles && profileIDRe().MatchString(filepath.Base(h)) {
 		return filepath.Base(h)
 	}
 	return "custom"

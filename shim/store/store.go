@@ -62,6 +62,10 @@ type Options struct {
 	Now func() time.Time
 	// Hooks are test hooks (nil in production).
 	Hooks *Hooks
+	// NoLease skips the write lease around transactions. Benchmark-only:
+	// it lets BenchmarkWriteLease measure what the lease costs. Every
+	// production path leaves it false (every write is under the lease).
+	NoLease bool
 	// VFS names a registered SQLite VFS to open the board through (""
 	// is SQLite's default). Fault-injection tests use it.
 	VFS string

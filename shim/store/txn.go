@@ -28,10 +28,12 @@ func (s *Store) Write(ctx context.Context, op string, fn func() error) (err erro
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx)
 	}
-	if err := s.lease.Acquire(ctx, op, s.opts.LeaseTimeout); err != nil {
-		return err
+	if !s.opts.NoLease {
+		if err := s.lease.Acquire(ctx, op, s.opts.LeaseTimeout); err != nil {
+			return err
+		}
+		defer s.lease.Release()
 	}
-	defer s.lease.Release()
 	s.conn.SetInterrupt(ctx)
 	if err := s.retryBusy(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return s.classify(fmt.Errorf("begin: %w", err))
