@@ -50,16 +50,16 @@ type applyJSON struct {
 func (v *applyVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	if t.Missing {
 		if !v.json {
-			fmt.Fprintf(a.Stdout, "%s: no database yet, nothing to do\n", t.describe())
+			fmt.Fprintf(a.Stdout, "%s: no database yet, nothing to do\n", t.Describe())
 		}
-		return applyJSON{Board: t.slug(), Result: "nothing to do", Report: &migrate.Report{DB: t.DB, Steps: []migrate.Step{}}}, nil
+		return applyJSON{Board: t.SlugOrNil(), Result: "nothing to do", Report: &migrate.Report{DB: t.DB, Steps: []migrate.Step{}}}, nil
 	}
 	o := migrate.UpgradeOptions{
 		Now: a.now(), Journal: v.journal, Force: v.force, Peer: a.peer, NetworkFS: a.networkFS,
 		LockTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), Hooks: a.hooks(),
 	}
 	if !v.noBackup {
-		o.BackupDir = t.BackupDir
+		o.BackupDir = t.Backups()
 	}
 	rep, err := migrate.Upgrade(ctx, t.DB, o)
 	if rep == nil {
@@ -68,7 +68,7 @@ func (v *applyVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	if rep.Steps == nil {
 		rep.Steps = []migrate.Step{}
 	}
-	obj := applyJSON{Board: t.slug(), Report: rep, Result: result(rep, err)}
+	obj := applyJSON{Board: t.SlugOrNil(), Report: rep, Result: result(rep, err)}
 	if rep.Backup != "" {
 		obj.Backup = &rep.Backup
 	}
@@ -97,11 +97,11 @@ func result(rep *migrate.Report, err error) string {
 func writeApply(a *App, t target, rep *migrate.Report) {
 	w := a.Stdout
 	if rep.NothingToDo {
-		fmt.Fprintf(w, "%s: nothing to do, already at the current schema (journal mode %s)\n", t.describe(), rep.JournalAfter)
+		fmt.Fprintf(w, "%s: nothing to do, already at the current schema (journal mode %s)\n", t.Describe(), rep.JournalAfter)
 		return
 	}
 	if len(rep.Steps) > 0 {
-		fmt.Fprintf(w, "%s: migrated in one transaction: steps %s\n", t.describe(), stepNumbers(rep.Steps))
+		fmt.Fprintf(w, "%s: migrated in one transaction: steps %s\n", t.Describe(), stepNumbers(rep.Steps))
 		if rep.Backup != "" {
 			fmt.Fprintf(w, "backup: %s\n", rep.Backup)
 		} else {

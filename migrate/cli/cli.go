@@ -135,7 +135,7 @@ func Run(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	return runAll(ctx, a, v, targets, sel.all)
+	return runAll(ctx, a, v, targets, sel.All)
 }
 
 // runAll runs v on each target. With --all every board is attempted and
@@ -161,7 +161,7 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all bool) err
 			return err
 		}
 		failed = true
-		fmt.Fprintf(a.Stderr, "%s: board %s: %s\n", Prog, t.label(), oneLine(err.Error()))
+		fmt.Fprintf(a.Stderr, "%s: board %s: %s\n", Prog, t.Label(), oneLine(err.Error()))
 	}
 	if v.jsonOut() {
 		if all {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/migrate"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -72,28 +71,6 @@ func (a *App) networkFS(dir string) (string, bool) {
 	return fi.Name, fi.Network
 }
 
-// leaseTimeout is kanban's: 30 s, kanban.lease_timeout_seconds, then
-// HERMES_KANBAN_LEASE_TIMEOUT_SECONDS.
-func (a *App) leaseTimeout() time.Duration {
-	var secs float64
-	if cfg, err := home.LoadConfig(a.Env); err == nil {
-		if f, ok, err := cfg.Float("lease_timeout_seconds"); err == nil && ok {
-			secs = f
-		}
-	}
-	return lockd.LeaseTimeout(a.Env.Getenv, secs)
-}
-
-// busyTimeout is upstream's busy_timeout or HERMES_KANBAN_BUSY_TIMEOUT_MS.
-func (a *App) busyTimeout() time.Duration {
-	if raw := strings.TrimSpace(a.Env.Getenv("HERMES_KANBAN_BUSY_TIMEOUT_MS")); raw != "" {
-		if n, err := strconv.Atoi(raw); err == nil && n >= 1 {
-			return time.Duration(n) * time.Millisecond
-		}
-	}
-	return store.DefaultBusyTimeout
-}
-
 // hooks builds the test hooks from the environment (nil when unset).
 func (a *App) hooks() *migrate.Hooks {
 	pause := strings.TrimSpace(a.Env.Getenv(EnvTestPause))
@@ -122,3 +99,11 @@ func (a *App) hooks() *migrate.Hooks {
 		return nil
 	}}
 }
+
+// leaseTimeout and busyTimeout are kanban's (shim/home).
+func (a *App) leaseTimeout() time.Duration {
+	cfg, _ := home.LoadConfig(a.Env)
+	return home.LeaseTimeout(a.Env, cfg)
+}
+
+func (a *App) busyTimeout() time.Duration { return home.BusyTimeout(a.Env) }

@@ -25,15 +25,15 @@ type planJSON struct {
 func (v *planVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	if t.Missing {
 		if !v.json {
-			fmt.Fprintf(a.Stdout, "-- %s: no database yet\n", t.describe())
+			fmt.Fprintf(a.Stdout, "-- %s: no database yet\n", t.Describe())
 		}
-		return planJSON{Board: t.slug(), DB: t.DB, Steps: []migrate.Step{}}, nil
+		return planJSON{Board: t.SlugOrNil(), DB: t.DB, Steps: []migrate.Step{}}, nil
 	}
 	steps, err := migrate.PlanUpgrade(ctx, t.DB, a.now(), a.busyTimeout())
 	if steps == nil {
 		steps = []migrate.Step{}
 	}
-	obj := planJSON{Board: t.slug(), DB: t.DB, Steps: steps}
+	obj := planJSON{Board: t.SlugOrNil(), DB: t.DB, Steps: steps}
 	if err != nil {
 		obj.Error = oneLine(err.Error())
 		return obj, err
@@ -47,10 +47,10 @@ func (v *planVerb) run(ctx context.Context, a *App, t target) (any, error) {
 func (a *App) writePlan(t target, steps []migrate.Step) {
 	w := a.Stdout
 	if len(steps) == 0 {
-		fmt.Fprintf(w, "-- %s: nothing to do, the board is at the current schema\n", t.describe())
+		fmt.Fprintf(w, "-- %s: nothing to do, the board is at the current schema\n", t.Describe())
 		return
 	}
-	fmt.Fprintf(w, "-- %s: %d step%s, applied in one transaction\n", t.describe(), len(steps), plural(len(steps)))
+	fmt.Fprintf(w, "-- %s: %d step%s, applied in one transaction\n", t.Describe(), len(steps), plural(len(steps)))
 	fmt.Fprintln(w, "BEGIN IMMEDIATE;")
 	for _, s := range steps {
 		fmt.Fprintf(w, "-- step %s: %s\n", s.N, s.Name)

@@ -30,18 +30,18 @@ type statusJSON struct {
 func (v *statusVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	if t.Missing {
 		if !v.json {
-			fmt.Fprintf(a.Stdout, "%s: no database yet\n", t.describe())
+			fmt.Fprintf(a.Stdout, "%s: no database yet\n", t.Describe())
 		}
-		return statusJSON{Board: t.slug(), DB: t.DB, Status: &migrate.Status{Generation: "none", Description: "no database file"}}, nil
+		return statusJSON{Board: t.SlugOrNil(), DB: t.DB, Status: &migrate.Status{Generation: "none", Description: "no database file"}}, nil
 	}
 	st, err := migrate.StatusOf(ctx, t.DB, a.now(), a.busyTimeout())
 	if err != nil {
-		return statusJSON{Board: t.slug(), DB: t.DB, Status: &migrate.Status{}, Error: oneLine(err.Error())}, err
+		return statusJSON{Board: t.SlugOrNil(), DB: t.DB, Status: &migrate.Status{}, Error: oneLine(err.Error())}, err
 	}
 	if !v.json {
 		writeStatus(a.Stdout, t, st)
 	}
-	return statusJSON{Board: t.slug(), DB: t.DB, Status: st}, nil
+	return statusJSON{Board: t.SlugOrNil(), DB: t.DB, Status: st}, nil
 }
 
 func writeStatus(w io.Writer, t target, st *migrate.Status) {

@@ -32,11 +32,11 @@ type autoJSON struct {
 // run is check → REINDEX or salvage → verify → diff → swap → check, with
 // a one-screen report.
 func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
-	rep, err := recover.Auto(ctx, recover.AutoOptions{DBPath: t.DB, QuarantineDir: t.Quarantine, Quick: c.quick,
+	rep, err := recover.Auto(ctx, recover.AutoOptions{DBPath: t.DB, QuarantineDir: t.Quarantine(), Quick: c.quick,
 		LeaseTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), JournalMode: a.journalMode(),
 		Progress: a.progress(), Now: a.Now})
 	if errors.Is(err, recover.ErrBoardBusy) {
-		err = fmt.Errorf("%w, then run %s again", err, t.fix())
+		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t))
 	}
 	if rep != nil && err != nil {
 		rep.Error = oneLine(err.Error())
@@ -44,23 +44,23 @@ func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if !c.json && rep != nil {
 		a.printAuto(t, rep)
 	}
-	return result{obj: autoJSON{Board: t.slug(), AutoReport: rep}}, err
+	return result{obj: autoJSON{Board: t.SlugOrNil(), AutoReport: rep}}, err
 }
 
 // printAuto is auto's one-screen report.
 func (a *App) printAuto(t target, r *recover.AutoReport) {
 	switch r.Status {
 	case recover.StatusMissing:
-		a.out("%s: no database; nothing to do", t.describe())
+		a.out("%s: no database; nothing to do", t.Describe())
 		return
 	case recover.StatusHealthy:
-		a.out("%s: healthy (%s); nothing to repair", t.describe(), r.Check.Mode)
+		a.out("%s: healthy (%s); nothing to repair", t.Describe(), r.Check.Mode)
 		a.printNotes(r.Notes)
 		return
 	case recover.StatusRepaired:
-		a.out("%s: repaired", t.describe())
+		a.out("%s: repaired", t.Describe())
 	default:
-		a.out("%s: NOT repaired (%s); the board is unchanged", t.describe(), r.Status)
+		a.out("%s: NOT repaired (%s); the board is unchanged", t.Describe(), r.Status)
 	}
 	if r.Check != nil {
 		a.out("  check:    DAMAGED (%s), %d problem(s)", r.Check.Mode, len(r.Check.Problems))

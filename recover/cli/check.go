@@ -44,9 +44,9 @@ type checkJSON struct {
 func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if t.Missing {
 		if !c.json {
-			a.out("%s: no database yet; nothing to check", t.describe())
+			a.out("%s: no database yet; nothing to check", t.Describe())
 		}
-		return result{obj: checkJSON{Board: t.slug(), Missing: true, CheckReport: &recover.CheckReport{DBPath: t.DB}}}, nil
+		return result{obj: checkJSON{Board: t.SlugOrNil(), Missing: true, CheckReport: &recover.CheckReport{DBPath: t.DB}}}, nil
 	}
 	rep, err := recover.Check(ctx, recover.CheckOptions{DBPath: t.DB, Full: c.full})
 	if errors.Is(err, recover.ErrNoBoard) {
@@ -58,7 +58,7 @@ func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if !c.json {
 		a.printCheck(t, rep)
 	}
-	res := result{obj: checkJSON{Board: t.slug(), CheckReport: rep}}
+	res := result{obj: checkJSON{Board: t.SlugOrNil(), CheckReport: rep}}
 	if !rep.Healthy {
 		res.code = ExitDamaged
 	}
@@ -69,16 +69,16 @@ func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 // warnings, and the command that repairs the board.
 func (a *App) printCheck(t target, r *recover.CheckReport) {
 	if r.Healthy {
-		a.out("%s: healthy (%s)", t.describe(), r.Mode)
+		a.out("%s: healthy (%s)", t.Describe(), r.Mode)
 	} else {
-		a.out("%s: DAMAGED (%s), %d problem(s):", t.describe(), r.Mode, len(r.Problems))
+		a.out("%s: DAMAGED (%s), %d problem(s):", t.Describe(), r.Mode, len(r.Problems))
 		a.printProblems("  ", r.Problems)
 	}
 	for _, w := range r.Warnings {
 		a.out("  warning: %s: %s", w.Kind, w.Detail)
 	}
 	if !r.Healthy {
-		a.out("To repair it run: %s", t.fix())
+		a.out("To repair it run: %s", fixCommand(t))
 	}
 }
 

@@ -186,7 +186,7 @@ func Run(ctx context.Context, a *App, args []string) error {
 	if err := v.args(fs.Args()); err != nil {
 		return usagef("%s: %v", rest[0], err)
 	}
-	if sel.all && !info.all {
+	if sel.All && !info.all {
 		return usagef("%s: --all works with check and auto only", rest[0])
 	}
 	targets := []target{{}}
@@ -195,10 +195,10 @@ func Run(ctx context.Context, a *App, args []string) error {
 		if targets, err = sel.resolve(a.Env); err != nil {
 			return err
 		}
-	} else if sel.board != "" || sel.db != "" {
+	} else if sel.Board != "" || sel.DB != "" {
 		return usagef("%s: takes no board (--board, --db); name both files", rest[0])
 	}
-	return runAll(ctx, a, v, targets, sel.all, v.jsonOut())
+	return runAll(ctx, a, v, targets, sel.All, v.jsonOut())
 }
 
 // runAll runs v on each target. Every board is attempted; failures are
@@ -223,7 +223,7 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all, asJSON b
 			code = codeFor(err)
 			prefix := Prog + ": "
 			if all {
-				prefix += "board " + t.label() + ": "
+				prefix += "board " + t.Label() + ": "
 			}
 			fmt.Fprintf(a.Stderr, "%s%s\n", prefix, oneLine(err.Error()))
 		}

@@ -56,7 +56,7 @@ func (c *salvageVerb) run(ctx context.Context, a *App, t target) (result, error)
 		rep.Text(a.Stdout)
 		a.out("next: kanban-recover diff %s %s, then %s swap %s", t.DB, out, selectorArgs(t), out)
 	}
-	return result{obj: salvageJSON{Board: t.slug(), Report: rep}}, nil
+	return result{obj: salvageJSON{Board: t.SlugOrNil(), Report: rep}}, nil
 }
 
 // selectorArgs is "kanban-recover --board SLUG" or "kanban-recover --db PATH".

@@ -54,14 +54,14 @@ func (c *swapVerb) run(ctx context.Context, a *App, t target) (result, error) {
 		return result{}, err
 	}
 	defer lk.Close()
-	rep, err := recover.Swap(ctx, recover.SwapOptions{DBPath: t.DB, NewPath: np, QuarantineDir: t.Quarantine,
+	rep, err := recover.Swap(ctx, recover.SwapOptions{DBPath: t.DB, NewPath: np, QuarantineDir: t.Quarantine(),
 		Force: c.force, LeaseTimeout: a.leaseTimeout(), JournalMode: a.journalMode(), Now: a.Now})
 	if errors.Is(err, recover.ErrBoardBusy) {
 		err = fmt.Errorf("%w (or use --force: they keep writing to the quarantined file)", err)
 	}
 	res := result{}
 	if rep != nil {
-		obj := swapJSON{Board: t.slug(), SwapReport: rep}
+		obj := swapJSON{Board: t.SlugOrNil(), SwapReport: rep}
 		if err != nil {
 			obj.Error = oneLine(err.Error())
 		}
@@ -75,7 +75,7 @@ func (c *swapVerb) run(ctx context.Context, a *App, t target) (result, error) {
 
 // printSwap describes a done swap.
 func (a *App) printSwap(indent string, t target, r *recover.SwapReport) {
-	a.out("%sswapped %s into %s", indent, r.NewPath, t.describe())
+	a.out("%sswapped %s into %s", indent, r.NewPath, t.Describe())
 	a.out("%s  the original db, -wal and -shm are kept in %s/", indent, r.Quarantine)
 	if r.QuickCheck != "" {
 		a.out("%s  journal mode %s; quick_check %s", indent, r.JournalMode, r.QuickCheck)

@@ -5,10 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kanbanshim/kanbanshim/shim/home"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // global are the options that come before the action.
@@ -175,23 +173,6 @@ func ParseDuration(val string) (*int64, error) {
 	}
 	n := int64(f * units[s[len(s)-1]])
 	return &n, nil
-}
-
-func busyTimeout(getenv func(string) string) time.Duration {
-	if raw := strings.TrimSpace(getenv("HERMES_KANBAN_BUSY_TIMEOUT_MS")); raw != "" {
-		if n, err := strconv.Atoi(raw); err == nil && n >= 1 {
-			return time.Duration(n) * time.Millisecond
-		}
-	}
-	return store.DefaultBusyTimeout
-}
-
-func floatOr(c home.Config, key string) float64 {
-	f, ok, err := c.Float(key)
-	if err != nil || !ok {
-		return 0
-	}
-	return f
 }
 
 // quarantineDir is <board dir>/quarantine, or next to a pinned db.

@@ -206,10 +206,9 @@ func (a *App) dbPath() string { return a.boards.DBPath("") }
 // storeOptions builds the store configuration for the active board.
 func (a *App) storeOptions() store.Options {
 	slug := a.board()
-	lt := lockd.LeaseTimeout(a.Env.Getenv, floatOr(a.config, "lease_timeout_seconds"))
 	opts := store.Options{
-		BusyTimeout:    busyTimeout(a.Env.Getenv),
-		LeaseTimeout:   lt,
+		BusyTimeout:    home.BusyTimeout(a.Env),
+		LeaseTimeout:   home.LeaseTimeout(a.Env, a.config),
 		JournalMode:    a.config.JournalMode,
 		AllowNetworkFS: a.allowNetworkFS,
 		QuarantineDir:  quarantineDir(a.boards, slug, a.dbPath()),

@@ -18,10 +18,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/migrate"
+	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
 // DefaultBusyTimeout is upstream's busy_timeout.
-const DefaultBusyTimeout = 120 * time.Second
+const DefaultBusyTimeout = home.DefaultBusyTimeout
 
 // Open opens (creating when missing) the board at path.
 //
