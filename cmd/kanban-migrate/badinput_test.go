@@ -35,11 +35,11 @@ func runMigrate(w *badinput.World, args []string) badinput.Result {
 
 // Defects found by this suite (docs/RELIABILITY.md, "Bad input").
 var (
-	dUsage = &badinput.Defect{ID: "M1", What: "usage errors print the whole usage line before the message: two lines on stderr",
+	dUsage = &badinput.Defect{Fixed: true, ID: "M1", What: "usage errors print the whole usage line before the message: two lines on stderr",
 		Kinds: []badinput.Kind{badinput.MultiLine}}
-	dEmptyBoard = &badinput.Defect{ID: "M2", What: "--board '' and --db '' are taken as no selection: the verb acts on the active board (kanban: 'kanban: --board requires a slug', 2)",
+	dEmptyBoard = &badinput.Defect{Fixed: true, ID: "M2", What: "--board '' and --db '' are taken as no selection: the verb acts on the active board (kanban: 'kanban: --board requires a slug', 2)",
 		Kinds: []badinput.Kind{badinput.WrongCode}}
-	dEcho = &badinput.Defect{ID: "M3", What: "error lines quote arguments raw (newlines, invalid UTF-8)",
+	dEcho = &badinput.Defect{Fixed: true, ID: "M3", What: "error lines quote arguments raw (newlines, invalid UTF-8)",
 		Kinds: []badinput.Kind{badinput.MultiLine, badinput.NotUTF8, badinput.ControlChars}}
 )
 

@@ -37,11 +37,11 @@ func runRecover(w *badinput.World, args []string) badinput.Result {
 
 // Defects found by this suite (docs/RELIABILITY.md, "Bad input").
 var (
-	dUsage = &badinput.Defect{ID: "R1", What: "usage errors print the whole usage line before the message: two lines on stderr",
+	dUsage = &badinput.Defect{Fixed: true, ID: "R1", What: "usage errors print the whole usage line before the message: two lines on stderr",
 		Kinds: []badinput.Kind{badinput.MultiLine}}
-	dEmptyBoard = &badinput.Defect{ID: "R3", What: "--board '' (and --db '') is taken as no selection: the verb acts on the active board (kanban says 'kanban: --board requires a slug', 2); `kanban-recover swap --board \"$B\" new.db` with B unset swaps the default board",
+	dEmptyBoard = &badinput.Defect{Fixed: true, ID: "R3", What: "--board '' (and --db '') is taken as no selection: the verb acts on the active board (kanban says 'kanban: --board requires a slug', 2); `kanban-recover swap --board \"$B\" new.db` with B unset swaps the default board",
 		Kinds: []badinput.Kind{badinput.WrongCode, badinput.BoardChanged}}
-	dRecoverEcho = &badinput.Defect{ID: "R2", What: "error lines quote arguments raw (newlines, invalid UTF-8, 100 KB paths)",
+	dRecoverEcho = &badinput.Defect{Fixed: true, ID: "R2", What: "error lines quote arguments raw (newlines, invalid UTF-8, 100 KB paths)",
 		Kinds: []badinput.Kind{badinput.MultiLine, badinput.LongLine, badinput.NotUTF8, badinput.ControlChars}}
 )
 

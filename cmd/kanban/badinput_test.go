@@ -217,29 +217,29 @@ func runCases(t *testing.T, tps badinput.Templates, cases []kcase) {
 // Defects found by this suite and reported (docs/RELIABILITY.md, "Bad
 // input"); the cases that show them are marked, see badinput.Defect.
 var (
-	dEcho = &badinput.Defect{ID: "K1", What: "error lines echo arguments raw: newlines, escape sequences, invalid UTF-8 and 100 KB ids or values reach stderr unquoted and unclipped",
+	dEcho = &badinput.Defect{Fixed: true, ID: "K1", What: "error lines echo arguments raw: newlines, escape sequences, invalid UTF-8 and 100 KB ids or values reach stderr unquoted and unclipped",
 		Kinds: []badinput.Kind{badinput.MultiLine, badinput.LongLine, badinput.NotUTF8, badinput.ControlChars}}
-	dIntBase = &badinput.Defect{ID: "K2", What: "--ttl, --priority (create), --run, --profile-cap and gc's --*-retention-days parse 0x10/0o10/0b10 and read 010 as octal; upstream's int() takes base 10 only",
+	dIntBase = &badinput.Defect{Fixed: true, ID: "K2", What: "--ttl, --priority (create), --run, --profile-cap and gc's --*-retention-days parse 0x10/0o10/0b10 and read 010 as octal; upstream's int() takes base 10 only",
 		Kinds: []badinput.Kind{badinput.WrongCode, badinput.Semantics}}
-	dDuration = &badinput.Defect{ID: "K3", What: "--max-runtime 1e15d overflows int64 and stores -9223372036854775808",
+	dDuration = &badinput.Defect{Fixed: true, ID: "K3", What: "--max-runtime 1e15d overflows int64 and stores -9223372036854775808",
 		Kinds: []badinput.Kind{badinput.WrongCode, badinput.Semantics}}
-	dDeepJSON = &badinput.Defect{ID: "K4", What: "--metadata nested 10000 deep is stored; upstream's Python readers of the run metadata raise RecursionError past ~1000",
+	dDeepJSON = &badinput.Defect{Fixed: true, ID: "K4", What: "--metadata nested 10000 deep is stored; upstream's Python readers of the run metadata raise RecursionError past ~1000",
 		Kinds: []badinput.Kind{badinput.WrongCode}}
-	dDaemonBoard = &badinput.Defect{ID: "K5", What: "daemon --board '' runs the daemon over every board instead of 'kanban: --board requires a slug' (2)",
+	dDaemonBoard = &badinput.Defect{Fixed: true, ID: "K5", What: "daemon --board '' runs the daemon over every board instead of 'kanban: --board requires a slug' (2)",
 		Kinds: []badinput.Kind{badinput.WrongCode, badinput.Hung}}
-	dTTL = &badinput.Defect{ID: "K7", What: "claim --ttl 9223372036854775807 overflows now+ttl: the claim expires before it begins and the next dispatcher pass reclaims it",
+	dTTL = &badinput.Defect{Fixed: true, ID: "K7", What: "claim --ttl 9223372036854775807 overflows now+ttl: the claim expires before it begins and the next dispatcher pass reclaims it",
 		Kinds: []badinput.Kind{badinput.Semantics}}
-	dTraversal = &badinput.Defect{ID: "K8", What: "task ids are joined to paths unchecked: `log ../../../x` prints <HERMES_HOME>/../x.log, `supervise --task ../../../x` creates <HERMES_HOME>/../x.log",
+	dTraversal = &badinput.Defect{Fixed: true, ID: "K8", What: "task ids are joined to paths unchecked: `log ../../../x` prints <HERMES_HOME>/../x.log, `supervise --task ../../../x` creates <HERMES_HOME>/../x.log",
 		Kinds: []badinput.Kind{badinput.WrongCode, badinput.Semantics}}
-	dConfigWarn = &badinput.Defect{ID: "K9", What: "a HERMES_HOME that is not a directory or not readable adds 'warning: ignoring config: …' before the error: two lines (upstream's load_config is silent)",
+	dConfigWarn = &badinput.Defect{Fixed: true, ID: "K9", What: "a HERMES_HOME that is not a directory or not readable adds 'warning: ignoring config: …' before the error: two lines (upstream's load_config is silent)",
 		Kinds: []badinput.Kind{badinput.MultiLine}}
-	dReadOnly = &badinput.Defect{ID: "K10", What: "a board file the user may only read (0444) cannot even be read: the store opens it read-write and SQLite's Go VFS has no read-only fallback, unlike upstream's C SQLite",
+	dReadOnly = &badinput.Defect{Fixed: true, ID: "K10", What: "a board file the user may only read (0444) cannot even be read: the store opens it read-write and SQLite's Go VFS has no read-only fallback, unlike upstream's C SQLite",
 		Kinds: []badinput.Kind{badinput.WrongCode}}
-	dLeak = &badinput.Defect{ID: "K11", What: "store.Open leaks its SQLite connection and the .open guard on every error after the guard is taken (corrupt board, WAL on a network fs): `return nil, err` sets the named result s to nil before the deferred s.Close() (os.File finalizers close them at some later GC, so a case may miss it)",
+	dLeak = &badinput.Defect{Fixed: true, ID: "K11", What: "store.Open leaks its SQLite connection and the .open guard on every error after the guard is taken (corrupt board, WAL on a network fs): `return nil, err` sets the named result s to nil before the deferred s.Close() (os.File finalizers close them at some later GC, so a case may miss it)",
 		Kinds: []badinput.Kind{badinput.Leak}}
-	dHint = &badinput.Defect{ID: "K12", What: "for a damaged HERMES_KANBAN_DB the hint is `kanban-recover auto --board default`, which checks the default board's own file, says healthy and repairs nothing; kanban-recover itself prints `--db <path>`",
+	dHint = &badinput.Defect{Fixed: true, ID: "K12", What: "for a damaged HERMES_KANBAN_DB the hint is `kanban-recover auto --board default`, which checks the default board's own file, says healthy and repairs nothing; kanban-recover itself prints `--db <path>`",
 		Kinds: []badinput.Kind{badinput.Semantics}}
-	dSupervise = &badinput.Defect{ID: "K6", What: "supervise does not check that --task/--run name a running task's current run: it starts the worker for any id and exits 0",
+	dSupervise = &badinput.Defect{Fixed: true, ID: "K6", What: "supervise does not check that --task/--run name a running task's current run: it starts the worker for any id and exits 0",
 		Kinds: []badinput.Kind{badinput.WrongCode}}
 )
 

@@ -16,6 +16,9 @@ type Defect struct {
 	ID    string // as in docs/RELIABILITY.md "Bad input"
 	What  string
 	Kinds []Kind
+	// Fixed defects keep their marker as history but no longer excuse
+	// anything: their cases fail on any problem, as unmarked ones do.
+	Fixed bool
 }
 
 // Strict reports whether known defects fail the suite.
@@ -26,6 +29,9 @@ func Strict() bool { return os.Getenv("KANBANSHIM_BADINPUT_STRICT") == "1" }
 // logged so the marker can go.
 func Report(t testing.TB, d *Defect, problems []Problem, context string) {
 	t.Helper()
+	if d != nil && d.Fixed {
+		d = nil
+	}
 	var hard, known []string
 	for _, p := range problems {
 		if d != nil && slices.Contains(d.Kinds, p.Kind) && !Strict() {
@@ -45,7 +51,13 @@ func Report(t testing.TB, d *Defect, problems []Problem, context string) {
 }
 
 // All is a case that shows several defects (nil for none).
-func All(ds ...*Defect) *Defect {
+func All(all ...*Defect) *Defect {
+	var ds []*Defect
+	for _, d := range all {
+		if d != nil && !d.Fixed {
+			ds = append(ds, d)
+		}
+	}
 	switch len(ds) {
 	case 0:
 		return nil

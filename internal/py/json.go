@@ -218,7 +218,7 @@ func Loads(s string) (any, error) {
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
@@ -228,7 +228,15 @@ func Loads(s string) (any, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
+// MaxDepth is the deepest nesting Loads accepts; Python's json.loads
+// fails with RecursionError near 1000 levels, and nothing upstream writes
+// comes close.
+const MaxDepth = 200
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, errors.New("nested too deeply")
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -244,7 +252,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 					return nil, err
 				}
 				k, _ := kt.(string)
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -255,7 +263,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '[':
 			arr := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}

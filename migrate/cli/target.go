@@ -13,11 +13,7 @@ import (
 // verb; resolution is shared with kanban-recover (home.Selector).
 type selector struct{ home.Selector }
 
-func (s *selector) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.Board, "board", s.Board, "act on the named board")
-	fs.StringVar(&s.DB, "db", s.DB, "act on this database file")
-	fs.BoolVar(&s.All, "all", s.All, "act on every board")
-}
+func (s *selector) register(fs *pflag.FlagSet) { s.Selector.Register(fs, "act on every board") }
 
 // target is one board database to act on.
 type target = home.Target

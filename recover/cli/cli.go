@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"io"
 	"os"
 	"strings"
@@ -297,7 +298,7 @@ func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
 	var ee *exitError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s\n%s: %s\n", usageLine, Prog, ue.Msg)
+		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", Prog, oneLine(ue.Msg), Prog)
 		return 2
 	case errors.As(err, &ee):
 		if code, ok := lockd.SignalExitCode(ctx); ok {
@@ -312,4 +313,5 @@ func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
 	return codeFor(err)
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is the message as one safe line (see internal/oneline).
+func oneLine(s string) string { return oneline.Trim(strings.Join(strings.Fields(s), " ")) }

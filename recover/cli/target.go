@@ -16,9 +16,7 @@ import (
 type selector struct{ home.Selector }
 
 func (s *selector) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.Board, "board", s.Board, "act on the named board")
-	fs.StringVar(&s.DB, "db", s.DB, "act on this database file")
-	fs.BoolVar(&s.All, "all", s.All, "act on every board (check, auto)")
+	s.Selector.Register(fs, "act on every board (check, auto)")
 }
 
 // target is one board to act on; its quarantine sets go where kanban

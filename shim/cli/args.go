@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"github.com/spf13/pflag"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,9 +119,9 @@ func (o *optInt) String() string {
 	return strconv.FormatInt(*o.v, 10)
 }
 func (o *optInt) Set(s string) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	n, err := parsePyInt(s)
 	if err != nil {
-		return fmt.Errorf("invalid int value: %s", pyq(s))
+		return err
 	}
 	o.v = &n
 	return nil
@@ -168,10 +170,11 @@ func ParseDuration(val string) (*int64, error) {
 		return nil, fmt.Errorf("malformed duration %s (expected 30s, 5m, 2h, 1d, or a number)", pyq(val))
 	}
 	f, err := strconv.ParseFloat(s[:len(s)-1], 64)
-	if err != nil || f != f || f > 1e15 || f < -1e15 {
+	secs := f * units[s[len(s)-1]]
+	if err != nil || math.IsNaN(secs) || math.Abs(secs) >= 9.2e18 {
 		return nil, fmt.Errorf("malformed duration %s", pyq(val))
 	}
-	n := int64(f * units[s[len(s)-1]])
+	n := int64(secs)
 	return &n, nil
 }
 
@@ -181,4 +184,41 @@ func quarantineDir(b *home.Boards, slug, db string) string {
 		return filepath.Join(filepath.Dir(db), "quarantine")
 	}
 	return filepath.Join(b.Dir(slug), "quarantine")
+}
+
+// parsePyInt parses an integer the way Python's int() does for argparse:
+// base 10 only (so "010" is 10 and "0x10" is refused), "_" allowed
+// between digits, surrounding whitespace ignored.
+func parsePyInt(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	digits := strings.TrimLeft(t, "+-")
+	ok := digits != "" && digits[0] != '_' && digits[len(digits)-1] != '_' && !strings.Contains(digits, "__") && len(t)-len(digits) <= 1
+	if ok {
+		n, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), 10, 64)
+		if err == nil {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("invalid int value: %s", pyq(s))
+}
+
+// intFlag is an integer flag with a default, parsed like parsePyInt
+// (pflag's own integer flags accept 0x10 and read 010 as octal).
+type intFlag struct{ p *int64 }
+
+// intVar registers an intFlag on fs.
+func intVar(fs *pflag.FlagSet, p *int64, name string, def int64, usage string) {
+	*p = def
+	fs.Var(&intFlag{p: p}, name, usage)
+}
+
+func (f *intFlag) String() string { return strconv.FormatInt(*f.p, 10) }
+func (f *intFlag) Type() string   { return "int" }
+func (f *intFlag) Set(s string) error {
+	n, err := parsePyInt(s)
+	if err != nil {
+		return err
+	}
+	*f.p = n
+	return nil
 }

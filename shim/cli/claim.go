@@ -20,7 +20,7 @@ func init() {
 type claimCmd struct{ ttl int64 }
 
 func (c *claimCmd) flags(fs *pflag.FlagSet) {
-	fs.Int64Var(&c.ttl, "ttl", store.DefaultClaimTTL, "claim lifetime in seconds")
+	intVar(fs, &c.ttl, "ttl", store.DefaultClaimTTL, "claim lifetime in seconds")
 }
 
 func (c *claimCmd) run(ctx context.Context, a *App, args []string) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
@@ -87,7 +88,7 @@ func Exit(ctx context.Context, err error, stderr io.Writer, prog string) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Msg != "" {
-			fmt.Fprintln(stderr, ee.Msg)
+			fmt.Fprintln(stderr, oneLine(ee.Msg))
 		}
 		return ee.Code
 	}
@@ -95,14 +96,14 @@ func Exit(ctx context.Context, err error, stderr io.Writer, prog string) int {
 		if !errors.Is(err, context.Canceled) {
 			var se *lockd.SignalError
 			if !errors.As(err, &se) {
-				fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+				fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err.Error()))
 			}
 		}
 		return code
 	}
 	var ce *store.CorruptError
 	if errors.As(err, &ce) {
-		fmt.Fprintf(stderr, "%s: could not initialize database: %v\n", prog, err)
+		fmt.Fprintf(stderr, "%s: could not initialize database: %s\n", prog, oneLine(err.Error()))
 		return 1
 	}
 	msg := err.Error()
@@ -113,7 +114,9 @@ func Exit(ctx context.Context, err error, stderr io.Writer, prog string) int {
 	return 1
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+// oneLine is the message as one safe line (see internal/oneline): user
+// input inside an error cannot add lines or reach the terminal raw.
+func oneLine(s string) string { return oneline.Trim(s) }
 
 // Run executes one `kanban …` command line (arguments after the program
 // name), following upstream's order of checks.
@@ -212,7 +215,7 @@ func (a *App) storeOptions() store.Options {
 		JournalMode:    a.config.JournalMode,
 		AllowNetworkFS: a.allowNetworkFS,
 		QuarantineDir:  quarantineDir(a.boards, slug, a.dbPath()),
-		Board:          slug,
+		Board:          repairBoard(a.Env, slug),
 		ReadOnly:       a.delegatedChild(),
 		Now:            a.Now,
 		Hooks:          a.Hooks,
@@ -268,7 +271,9 @@ func (a *App) open(ctx context.Context) (*store.Store, error) {
 func (a *App) out(format string, args ...any) { fmt.Fprintf(a.Stdout, format+"\n", args...) }
 
 // errLine writes a line to stderr.
-func (a *App) errLine(format string, args ...any) { fmt.Fprintf(a.Stderr, format+"\n", args...) }
+func (a *App) errLine(format string, args ...any) {
+	fmt.Fprintln(a.Stderr, oneline.Clean(fmt.Sprintf(format, args...)))
+}
 
 // runVerb parses a verb's flags and runs it.
 func runVerb(ctx context.Context, a *App, v *verbInfo, args []string) error {
@@ -353,4 +358,14 @@ func pauseHook(prefix string, stderr io.Writer) *store.Hooks {
 			return nil
 		}
 	}}
+}
+
+// repairBoard is the --board the corrupt-board message names: none when
+// HERMES_KANBAN_DB pins a file (then it says --db <path>), since
+// `kanban-recover --board <slug>` would look at the board's own file.
+func repairBoard(env home.Env, slug string) string {
+	if strings.TrimSpace(env.Getenv("HERMES_KANBAN_DB")) != "" {
+		return ""
+	}
+	return slug
 }

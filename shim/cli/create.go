@@ -38,7 +38,7 @@ func (c *createCmd) flags(fs *pflag.FlagSet) {
 	fs.Var(&c.branch, "branch", "branch name (with --workspace worktree)")
 	fs.Var(&c.project, "project", "project id or slug")
 	fs.Var(&c.tenant, "tenant", "tenant")
-	fs.Int64Var(&c.priority, "priority", 0, "priority (higher first)")
+	intVar(fs, &c.priority, "priority", 0, "priority (higher first)")
 	fs.BoolVar(&c.triage, "triage", false, "park in triage")
 	fs.Var(&c.idem, "idempotency-key", "return the existing task with this key")
 	fs.Var(&c.maxRuntime, "max-runtime", "runtime limit: 300, 90s, 30m, 2h, 1d")

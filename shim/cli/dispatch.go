@@ -98,7 +98,7 @@ type daemonCmd struct {
 	dispatchOpts
 	interval dispatchFloat
 	pidfile  string
-	board    string
+	board    optString
 	verbose  bool
 	force    bool
 }
@@ -107,15 +107,15 @@ func (c *daemonCmd) flags(fs *pflag.FlagSet) {
 	fs.Var(&c.interval, "interval", "seconds between ticks (default: kanban.dispatch_interval_seconds, else 60)")
 	c.dispatchOpts.flags(fs)
 	fs.StringVar(&c.pidfile, "pidfile", "", "write the daemon's pid to this file")
-	fs.StringVar(&c.board, "board", "", "dispatch only this board (default: every board of the home)")
+	fs.Var(&c.board, "board", "dispatch only this board (default: every board of the home)")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "print a line for every tick that did something")
 	fs.BoolVar(&c.force, "force", false, "accepted for compatibility with upstream's deprecated daemon")
 	_ = fs.MarkHidden("force")
 }
 
 func (c *daemonCmd) run(ctx context.Context, a *App, _ []string) error {
-	if c.board != "" {
-		if err := a.pinBoard(c.board); err != nil {
+	if c.board.v != nil {
+		if err := a.pinBoard(*c.board.v); err != nil {
 			return err
 		}
 	}
@@ -271,7 +271,7 @@ type superviseCmd struct {
 
 func (c *superviseCmd) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.task, "task", "", "the claimed task")
-	fs.Int64Var(&c.runID, "run", 0, "the task's current run id")
+	intVar(fs, &c.runID, "run", 0, "the task's current run id")
 	fs.Var(&c.grace, "grace", "seconds between SIGTERM and SIGKILL (default: HERMES_KANBAN_RECLAIM_GRACE_SECONDS, kanban.reclaim_grace_seconds, 30)")
 	fs.Var(&c.maxWorkers, "max-workers", "global worker-slot cap")
 	fs.StringVar(&c.profile, "profile", "", "the worker's profile (default: HERMES_PROFILE)")
@@ -327,6 +327,12 @@ func (c *superviseCmd) supervisor(a *App, argv []string, status *os.File) (*disp
 	if len(argv) == 0 {
 		return nil, usagef("%s supervise: error: the worker command is required after --", a.Prog)
 	}
+	if !safeTaskID(c.task) {
+		return nil, failf("%s supervise: no such task: %s", a.Prog, c.task)
+	}
+	if err := c.checkRun(a); err != nil {
+		return nil, err
+	}
 	grace, err := dispatch.ReclaimGrace(a.Env.Getenv, a.config)
 	if err != nil {
 		return nil, usagef("%s supervise: %s", a.Prog, oneLine(err.Error()))
@@ -357,6 +363,27 @@ func (c *superviseCmd) profileName(a *App) string {
 		return home.NormalizeProfile(c.profile)
 	}
 	return home.NormalizeProfile(a.Env.Getenv("HERMES_PROFILE"))
+}
+
+// checkRun refuses to start a worker for a task that is not running under
+// this run: a supervisor exists only for a claimed run.
+func (c *superviseCmd) checkRun(a *App) error {
+	st, err := store.Open(context.Background(), a.dbPath(), a.storeOptions())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	t, err := st.GetTask(c.task)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return failf("%s supervise: no such task: %s", a.Prog, c.task)
+	}
+	if t.Status != "running" || t.CurrentRunID == nil || *t.CurrentRunID != c.runID {
+		return failf("%s supervise: task %s is %s, not running under run %d", a.Prog, c.task, t.Status, c.runID)
+	}
+	return nil
 }
 
 // openLog opens the task log for appending (the dispatcher rotated it).

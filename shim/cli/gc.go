@@ -17,8 +17,8 @@ func init() {
 type gcCmd struct{ eventDays, logDays int64 }
 
 func (c *gcCmd) flags(fs *pflag.FlagSet) {
-	fs.Int64Var(&c.eventDays, "event-retention-days", 30, "delete events of done/archived tasks older than N days")
-	fs.Int64Var(&c.logDays, "log-retention-days", 30, "delete worker log files older than N days")
+	intVar(fs, &c.eventDays, "event-retention-days", 30, "delete events of done/archived tasks older than N days")
+	intVar(fs, &c.logDays, "log-retention-days", 30, "delete worker log files older than N days")
 }
 
 func (c *gcCmd) run(ctx context.Context, a *App, _ []string) error {

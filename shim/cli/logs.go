@@ -31,8 +31,10 @@ func (c *logCmd) run(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	id := args[0]
-	path := filepath.Join(a.boards.LogsDir(a.board()), id+".log")
-	text, ok := readWorkerLog(path, c.tail.v)
+	text, ok := "", false
+	if safeTaskID(id) {
+		text, ok = readWorkerLog(filepath.Join(a.boards.LogsDir(a.board()), id+".log"), c.tail.v)
+	}
 	if !ok {
 		return failf("(no log for %s — task may not have spawned yet)", id)
 	}

@@ -55,3 +55,10 @@ func pyOSError(err error, path string) string {
 	}
 	return fmt.Sprintf("[Errno %d] %s: %s", int(errno), msg, py.Repr(path))
 }
+
+// safeTaskID reports whether id can name a file under a board directory
+// (logs, workspaces): no separators, not "." or "..", no NUL. Anything
+// else cannot be a task of ours and must never become a path.
+func safeTaskID(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, "/\\\x00")
+}

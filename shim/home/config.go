@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -50,7 +51,9 @@ func ParseConfig(r io.Reader) (Config, error) {
 func LoadConfig(env Env) (Config, error) {
 	p := filepath.Join(env.HermesHome(), "config.yaml")
 	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, os.ErrPermission) {
+		// Upstream falls back silently when the profile's config cannot
+		// be read; a command that then fails says so in its own line.
 		return DefaultConfig(), nil
 	}
 	if err != nil {

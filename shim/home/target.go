@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
 )
@@ -55,9 +58,32 @@ func (t Target) SlugOrNil() *string {
 
 // Selector is the --board / --db / --all choice of the maintenance tools.
 type Selector struct {
-	Board, DB string
-	All       bool
+	Board, DB           string
+	All                 bool
+	boardGiven, dbGiven bool // given, even if empty: `--board "$UNSET"` must not mean "the active board"
 }
+
+// Register adds --board, --db and --all to fs; allUsage describes --all.
+func (s *Selector) Register(fs *pflag.FlagSet, allUsage string) {
+	fs.Var(&given{p: &s.Board, set: &s.boardGiven}, "board", "act on the named board")
+	fs.Var(&given{p: &s.DB, set: &s.dbGiven}, "db", "act on this database file")
+	fs.BoolVar(&s.All, "all", s.All, allUsage)
+}
+
+// given is a string flag that records that it was given.
+type given struct {
+	p   *string
+	set *bool
+}
+
+func (g *given) String() string {
+	if g.p == nil {
+		return ""
+	}
+	return *g.p
+}
+func (g *given) Set(v string) error { *g.p, *g.set = v, true; return nil }
+func (g *given) Type() string       { return "string" }
 
 // Resolve turns the selection into targets the way kanban resolves
 // boards: an explicit --board names that board's own database; with no
@@ -72,6 +98,12 @@ func (s Selector) Resolve(env Env) ([]Target, error) {
 	}
 	if n > 1 {
 		return nil, fmt.Errorf("%w: --board, --db and --all are mutually exclusive", ErrUsage)
+	}
+	if s.boardGiven && strings.TrimSpace(s.Board) == "" {
+		return nil, fmt.Errorf("%w: --board requires a slug", ErrUsage)
+	}
+	if s.dbGiven && strings.TrimSpace(s.DB) == "" {
+		return nil, fmt.Errorf("%w: --db requires a path", ErrUsage)
 	}
 	b := NewBoards(env)
 	switch {

@@ -31,15 +31,19 @@ func HostLocal(lock *string) bool {
 	return lock != nil && strings.HasPrefix(*lock, HostName()+":")
 }
 
+// MaxClaimTTL caps a claim's lifetime (100 years): now+TTL must not
+// overflow into an already-expired claim.
+const MaxClaimTTL = 100 * 365 * 24 * 3600
+
 // ClaimTTL resolves the claim TTL: explicit > HERMES_KANBAN_CLAIM_TTL_SECONDS
 // (an integer >= 1) > 900.
 func ClaimTTL(explicit *int64, getenv func(string) string) int64 {
 	if explicit != nil {
-		return max(1, *explicit)
+		return min(max(1, *explicit), MaxClaimTTL)
 	}
 	if raw := strings.TrimSpace(getenv("HERMES_KANBAN_CLAIM_TTL_SECONDS")); raw != "" {
 		if n, err := strconv.ParseInt(raw, 10, 64); err == nil && n >= 1 {
-			return n
+			return min(n, MaxClaimTTL)
 		}
 	}
 	return DefaultClaimTTL

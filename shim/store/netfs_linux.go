@@ -4,6 +4,7 @@ package store
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,13 @@ var networkMagic = map[int64]string{
 	0x53464846: "drvfs",
 }
 
+// networkTypes are mountinfo fstypes that cannot host a shared WAL
+// (besides "fuse", "fuseblk" and every "fuse.*").
+var networkTypes = map[string]bool{
+	"nfs": true, "nfs4": true, "cifs": true, "smb3": true, "smbfs": true, "9p": true, "virtiofs": true,
+	"drvfs": true, "ceph": true, "afs": true, "lustre": true,
+}
+
 // FilesystemOf reports the filesystem holding dir, from statfs, with
 // /proc/self/mountinfo to name virtiofs and WSL drvfs mounts whose magic
 // alone is ambiguous.
@@ -39,20 +47,25 @@ func FilesystemOf(dir string) FSInfo {
 			return FSInfo{}
 		}
 	}
-	if name, ok := networkMagic[int64(st.Type)]; ok {
-		if t := mountType(dir); t != "" {
-			name = t
+	return classify(int64(st.Type), mountType(dir))
+}
+
+// classify names a filesystem from its statfs magic and its mountinfo
+// fstype ("" when unknown): network when either one says so.
+func classify(magic int64, fstype string) FSInfo {
+	if name, ok := networkMagic[magic]; ok {
+		if fstype != "" {
+			name = fstype
 		}
 		return FSInfo{Name: name, Network: true}
 	}
-	if t := mountType(dir); t == "virtiofs" || t == "9p" || t == "drvfs" || strings.HasPrefix(t, "fuse") || t == "nfs" || t == "nfs4" || t == "cifs" || t == "smb3" {
-		return FSInfo{Name: t, Network: true}
+	if networkTypes[fstype] || fstype == "fuse" || fstype == "fuseblk" || strings.HasPrefix(fstype, "fuse.") {
+		return FSInfo{Name: fstype, Network: true}
 	}
-	return FSInfo{Name: mountType(dir)}
+	return FSInfo{Name: fstype}
 }
 
-// mountType returns the fstype of the longest mountinfo mount point that
-// contains dir ("" when unknown).
+// mountType returns the fstype of the mount holding dir ("" when unknown).
 func mountType(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -66,8 +79,15 @@ func mountType(dir string) string {
 		return ""
 	}
 	defer f.Close()
+	return mountTypeIn(f, abs)
+}
+
+// mountTypeIn returns the fstype of the longest mount point of a
+// mountinfo text that contains the absolute path abs; of two mounts on
+// the same point the later (the one on top) wins.
+func mountTypeIn(r io.Reader, abs string) string {
 	best, bestType := "", ""
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")

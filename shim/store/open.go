@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
+	"golang.org/x/sys/unix"
 
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -32,7 +33,19 @@ const DefaultBusyTimeout = home.DefaultBusyTimeout
 // journal mode and never re-issue or change it on an existing file; choose
 // the mode of a new file under the init lock; set upstream's PRAGMAs; bring
 // the schema up to date under the init lock and the write lease.
-func Open(ctx context.Context, path string, opts Options) (s *Store, err error) {
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	s, err := open(ctx, path, opts)
+	if err != nil {
+		// Release the connection and the open guard of a failed open:
+		// a daemon retrying a damaged board must not pile up descriptors
+		// (or keep the guard a swap waits for).
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string, opts Options) (s *Store, err error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
 	}
@@ -45,44 +58,39 @@ func Open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	}
 	size, exists, err := statBoard(path)
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	if exists && size > 0 {
 		if err := checkHeader(path); err != nil {
-			return nil, s.corrupt(err)
+			return s, s.corrupt(err)
 		}
 	}
 	if !exists && opts.ReadOnly {
-		return nil, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
+		return s, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
 	}
 	if !exists {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("create board directory: %w", err)
+			return s, fmt.Errorf("create board directory: %w", err)
 		}
 	}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
 	if g, gerr := lockd.HoldOpen(path); gerr == nil {
 		s.guard = g
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
-		return nil, gerr
+		return s, gerr
 	}
 	if err := s.openConn(ctx, exists); err != nil {
-		return nil, err
+		return s, err
 	}
 	s.lease = lockd.NewLease(path)
 	if err := s.settleJournalMode(ctx, !exists || size == 0); err != nil {
-		return nil, err
+		return s, err
 	}
 	if err := s.pragmas(); err != nil {
-		return nil, s.classify(err)
+		return s, s.classify(err)
 	}
 	if !opts.ReadOnly {
 		if err := s.ensureSchema(ctx); err != nil {
-			return nil, s.classify(err)
+			return s, s.classify(err)
 		}
 	}
 	return s, nil
@@ -112,6 +120,13 @@ func (s *Store) openConn(ctx context.Context, exists bool) error {
 		name = (&url.URL{Scheme: "file", Path: s.path, RawQuery: "vfs=" + url.QueryEscape(s.opts.VFS)}).String()
 	}
 	c, err := sqlite3.OpenFlags(name, flags)
+	if err != nil && exists && !s.opts.ReadOnly && errors.Is(err, sqlite3.CANTOPEN) && !writable(s.path) {
+		// A board we may read but not write (0444, read-only mount):
+		// C SQLite falls back to read-only by itself; we do it here, and
+		// writes then fail with one clear line.
+		s.opts.ReadOnly, s.roReason = true, "board "+s.path+" is read-only for this user"
+		c, err = sqlite3.OpenFlags(name, sqlite3.OPEN_READONLY|(flags&sqlite3.OPEN_URI))
+	}
 	if err != nil {
 		if exists {
 			return s.classify(err)
@@ -257,4 +272,10 @@ func othersHaveOpen(path string) bool {
 		}
 	}
 	return false
+}
+
+// writable reports whether this process may write the file and create
+// files (journals) next to it.
+func writable(path string) bool {
+	return unix.Access(path, unix.W_OK) == nil && unix.Access(filepath.Dir(path), unix.W_OK) == nil
 }

@@ -29,6 +29,9 @@ var (
 	ErrNotFile = errors.New("board path is not a regular file")
 	// ErrNetworkFS is a WAL board on a filesystem that cannot share WAL.
 	ErrNetworkFS = errors.New("network filesystem")
+	// ErrDelegatedChild refuses writes from a delegate_task child context
+	// (upstream's PermissionError, word for word).
+	ErrDelegatedChild = errors.New("delegate_task child contexts cannot mutate Kanban tasks or boards")
 )
 
 // Options configures Open.
@@ -95,6 +98,9 @@ type Store struct {
 	created bool   // this Open created the database file
 	log     *slog.Logger
 	inTxn   bool
+	// roReason says why a read-only store refuses writes ("" means the
+	// caller asked for read-only: a delegated child context).
+	roReason string
 }
 
 // Path is the board database file.

@@ -20,7 +20,10 @@ var ErrNestedWrite = errors.New("store: nested write transaction")
 // jitter (a Python peer may hold the database lock); fn never is.
 func (s *Store) Write(ctx context.Context, op string, fn func() error) (err error) {
 	if s.opts.ReadOnly {
-		return errors.New("read-only context: this process may not modify the board")
+		if s.roReason != "" {
+			return fmt.Errorf("%s: cannot %s", s.roReason, op)
+		}
+		return ErrDelegatedChild
 	}
 	if s.inTxn {
 		return ErrNestedWrite
