@@ -97,3 +97,30 @@ func BenchmarkStartupShow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListBaselineSQL10k is the baseline for BenchmarkListJSON10k,
+// measured on the same kind of board in the same run: one connection
+// reading every column of every task, nothing rendered.
+func BenchmarkListBaselineSQL10k(b *testing.B) {
+	e := newVerbsEnv(b)
+	seedBoard(b, e, 10_000)
+	ctx := context.Background()
+	for b.Loop() {
+		st, err := store.Open(ctx, e.dbPath(), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		err = sqlx.Query(st.Conn(), "SELECT * FROM tasks WHERE status != 'archived' ORDER BY priority DESC, created_at ASC", nil, func(r *sqlx.Row) error {
+			for i := range r.Columns() {
+				_ = r.ValueAt(i)
+			}
+			n++
+			return nil
+		})
+		st.Close()
+		if err != nil || n != 10_000 {
+			b.Fatal(n, err)
+		}
+	}
+}
