@@ -15,22 +15,18 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-// linkSelf makes path run this binary (a hard link, else a copy), so the
-// name it is started under picks its role.
-func linkSelf(path string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if err := os.Link(exe, path); err == nil {
+// linkOrCopy makes dst the same program as src (a hard link, else a
+// copy), so the name it is started under can pick its role.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
 		return nil
 	}
-	in, err := os.Open(exe)
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
 	if err != nil {
 		return err
 	}

@@ -100,16 +100,24 @@ func work(task string, run int64, beh string, rng *rand.Rand) int {
 		return 1
 	}
 	defer st.Close()
+	acks := workerAcks()
+	board := os.Getenv("HERMES_KANBAN_BOARD")
+	seq := 0
+	marker := func() string {
+		seq++
+		return fmt.Sprintf("mk-w%d-%d", os.Getpid(), seq)
+	}
 	until := time.Now().Add(jitter(rng, 500, 3000))
 	if beh == behOutlive || beh == behStubborn {
 		until = time.Now().Add(time.Hour)
 	}
-	note := "working"
 	for time.Now().Before(until) {
+		note := marker()
 		if ok, err := st.HeartbeatWorker(ctx, task, &note, &run); err != nil || !ok {
 			fmt.Println("heartbeat refused; stopping", err)
 			return 0
 		}
+		acks.add(ackHeartbeat, board, task, note)
 		if beh == behBlock {
 			reason := "needs input from a human"
 			if _, err := st.BlockTask(ctx, task, &reason, nil, &run); err != nil {
@@ -120,12 +128,31 @@ func work(task string, run int64, beh string, rng *rand.Rand) int {
 		}
 		time.Sleep(jitter(rng, 200, 600))
 	}
-	result := "done by the fake worker"
-	if _, err := st.CompleteTask(ctx, task, store.Completion{Result: &result, ExpectedRun: &run}); err != nil {
+	result := marker()
+	ok, err := st.CompleteTask(ctx, task, store.Completion{Result: &result, ExpectedRun: &run})
+	if err != nil {
 		fmt.Println("complete:", err)
 		return 1
 	}
+	if ok {
+		acks.add(ackComplete, board, task, result)
+	}
 	return 0
+}
+
+// workerAcks is the worker's ack log in TORTURE_ACKDIR, or a log that
+// drops everything when the scenario does not collect acks.
+func workerAcks() *ackLog {
+	dir := os.Getenv("TORTURE_ACKDIR")
+	if dir == "" {
+		return nil
+	}
+	l, err := openAckLog(fmt.Sprintf("%s/worker%d.log", dir, os.Getpid()))
+	if err != nil {
+		fmt.Println("ack log:", err)
+		return nil
+	}
+	return l
 }
 
 // exitOnTerm is upstream's worker SIGTERM handler in miniature: a short

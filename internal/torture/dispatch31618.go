@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,8 +31,11 @@ const (
 // processes and what was observed.
 type rig struct {
 	o                      options
+	c                      *cellEnv
+	work                   time.Duration // how long work is produced
 	dir, bin, hermes, home string
 	env                    []string
+	tally                  *tally
 
 	mu      sync.Mutex
 	rng     *rand.Rand
@@ -47,13 +49,17 @@ type rig struct {
 	overCapSeen []string
 }
 
-func newRig(o options) (*rig, error) {
-	dir, err := os.MkdirTemp("", "kanbanshim-torture-")
+// finishOverhead is roughly what finish takes after the work stops.
+const finishOverhead = 6 * time.Second
+
+func newRig(c *cellEnv) (*rig, error) {
+	dir, err := os.MkdirTemp("", "kanbanshim-torture-31618-"+c.mode+"-")
 	if err != nil {
 		return nil, err
 	}
-	r := &rig{o: o, dir: dir, bin: filepath.Join(dir, "bin"), home: filepath.Join(dir, "home"),
-		rng: rand.New(rand.NewPCG(uint64(o.seed), 31618)), actions: map[string]int{}}
+	work := max(c.budget-finishOverhead, 3*time.Second)
+	r := &rig{o: c.o, c: c, work: work, dir: dir, bin: filepath.Join(dir, "bin"), home: filepath.Join(dir, "home"),
+		rng: rand.New(rand.NewPCG(uint64(c.seed), 31618)), actions: map[string]int{}, tally: newTally()}
 	r.hermes = filepath.Join(r.bin, "hermes")
 	for _, p := range []string{"p1", "p2", "p3"} {
 		if err := os.MkdirAll(filepath.Join(r.home, "profiles", p), 0o755); err != nil {
@@ -64,31 +70,46 @@ func newRig(o options) (*rig, error) {
 		}
 	}
 	cfg := fmt.Sprintf("kanban:\n  max_concurrent_workers: %d\n  reclaim_grace_seconds: %d\n  failure_limit: 3\n", workerCap, reclaimGrace)
+	cfg += journalConfig(c.mode)
 	if err := os.WriteFile(filepath.Join(r.home, "config.yaml"), []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(r.bin, 0o755); err != nil {
+	if err := installBin(c.bins, r.bin); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"kanban", "hermes"} {
-		if err := linkSelf(filepath.Join(r.bin, name)); err != nil {
-			return nil, err
-		}
-	}
-	r.env = append(os.Environ(), "HERMES_HOME="+r.home, "HOME="+filepath.Join(dir, "userhome"), "HERMES_BIN="+r.hermes,
-		"PATH="+r.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KANBANSHIM_PEER_SQLITE=3.51.3",
+	r.env = append(cleanEnviron(), "HERMES_HOME="+r.home, "HOME="+filepath.Join(dir, "userhome"), "HERMES_BIN="+r.hermes,
+		"PATH="+r.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KANBANSHIM_PEER_SQLITE="+peerSQLite(c.mode),
 		"HERMES_KANBAN_CLAIM_TTL_SECONDS="+strconv.Itoa(claimTTL), "HERMES_KANBAN_CRASH_GRACE_SECONDS=1",
-		"HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS=2", "TORTURE_SEED="+strconv.FormatInt(o.seed, 10))
+		"HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS=2", "TORTURE_SEED="+strconv.FormatInt(c.seed, 10))
 	return r, nil
 }
 
-func (r *rig) close(failed bool) {
+// journalConfig is the config.yaml part that makes new boards use mode.
+func journalConfig(mode string) string {
+	if mode == "delete" {
+		return "database:\n  journal_mode: delete\n"
+	}
+	return ""
+}
+
+// peerSQLite is what KANBANSHIM_PEER_SQLITE tells kanban about the local
+// Python: a fixed SQLite for WAL boards (so kanban keeps WAL whatever
+// python3 links), the WAL-reset-affected 3.40.1 for DELETE boards.
+func peerSQLite(mode string) string {
+	if mode == "delete" {
+		return "3.40.1"
+	}
+	return "3.51.3"
+}
+
+func (r *rig) close(failed bool) string {
 	killUnder(r.dir)
 	if r.o.keep || failed {
 		fmt.Printf("   board kept in %s\n", r.dir)
-		return
+		return r.dir
 	}
 	os.RemoveAll(r.dir)
+	return ""
 }
 
 // kanban runs the CLI.
@@ -130,22 +151,32 @@ func (r *rig) startDaemon(name string) (*bg, error) {
 		"daemon", "--interval", tickInterval, "-v")
 }
 
-func runDispatch31618(ctx context.Context, o options) (problems []string, err error) {
-	r, err := newRig(o)
+func runDispatch31618(ctx context.Context, c *cellEnv) (cr *cellReport) {
+	cr = &cellReport{Rounds: 1}
+	r, err := newRig(c)
 	if err != nil {
-		return nil, err
+		cr.Problems = append(cr.Problems, err.Error())
+		return cr
 	}
-	defer func() { r.close(len(problems) > 0 || err != nil) }()
+	defer func() {
+		r.tally.fill(cr)
+		if dir := r.close(len(cr.Problems) > 0); dir != "" {
+			cr.KeptDirs = append(cr.KeptDirs, dir)
+		}
+	}()
 	if _, e, err := r.kanban("init"); err != nil {
-		return nil, fmt.Errorf("init: %v: %s", err, e)
+		cr.Problems = append(cr.Problems, fmt.Sprintf("init: %v: %s", err, e))
+		return cr
 	}
 	a, err := r.startDaemon("daemon-a")
 	if err != nil {
-		return nil, err
+		cr.Problems = append(cr.Problems, err.Error())
+		return cr
 	}
 	b, err := r.startDaemon("daemon-b")
 	if err != nil {
-		return nil, err
+		cr.Problems = append(cr.Problems, err.Error())
+		return cr
 	}
 	daemons := []*bg{a, b}
 	stop := make(chan struct{})
@@ -156,14 +187,13 @@ func runDispatch31618(ctx context.Context, o options) (problems []string, err er
 	}
 	select {
 	case <-ctx.Done():
-	case <-time.After(o.duration):
+	case <-time.After(r.work):
 	}
 	close(stop)
 	wg.Wait()
-	return r.finish(daemons), nil
+	cr.Problems = append(cr.Problems, r.finish(daemons, cr)...)
+	return cr
 }
-
-var idRe = regexp.MustCompile(`"id": "(t_[0-9a-f]+)"`)
 
 // producer creates a ready task every few hundred milliseconds; most
 // have a runtime limit some workers will outlive.
@@ -180,6 +210,7 @@ func (r *rig) producer(stop <-chan struct{}) {
 			r.created = append(r.created, m[1])
 			r.mu.Unlock()
 			r.count("create")
+			r.tally.ack("cli", "create")
 		}
 	}
 }
@@ -228,15 +259,18 @@ func (r *rig) pick(status string) string {
 // chaos SIGKILLs daemon A at 40% of the run and restarts it, and SIGKILLs
 // a random supervisor every few seconds.
 func (r *rig) chaos(stop <-chan struct{}, daemons []*bg) {
-	killAt := time.Now().Add(r.o.duration * 4 / 10)
+	killAt := time.Now().Add(r.work * 4 / 10)
 	for r.sleep(stop, 2000, 4000) {
 		if sups := supervisors(r.bin); len(sups) > 0 {
-			_ = syscall.Kill(sups[r.intn(len(sups))], syscall.SIGKILL)
+			if syscall.Kill(sups[r.intn(len(sups))], syscall.SIGKILL) == nil {
+				r.tally.kill(tgtSupervisor, phRandom)
+			}
 			r.count("SIGKILL supervisor")
 		}
 		if !killAt.IsZero() && time.Now().After(killAt) {
 			killAt = time.Time{}
 			_ = daemons[0].stop(syscall.SIGKILL, 5*time.Second)
+			r.tally.kill(tgtDispatcher, phRandom)
 			r.count("SIGKILL daemon")
 			time.Sleep(time.Second)
 			if d, err := r.startDaemon("daemon-a2"); err == nil {
@@ -271,7 +305,7 @@ func (r *rig) sampler(stop <-chan struct{}) {
 }
 
 // finish drains, stops the daemons, and checks the board.
-func (r *rig) finish(daemons []*bg) []string {
+func (r *rig) finish(daemons []*bg, cr *cellReport) []string {
 	var problems []string
 	time.Sleep(2 * time.Second)
 	for _, d := range daemons {
@@ -298,6 +332,10 @@ func (r *rig) finish(daemons []*bg) []string {
 		return append(problems, err.Error())
 	}
 	problems = append(problems, rep.problems...)
+	cr.Lost = rep.lost
+	if rep.integrity != "ok" {
+		cr.Corruptions++
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.overCap > 0 {
@@ -332,17 +370,4 @@ func (r *rig) settle(when string, live bool) []string {
 		time.Sleep(time.Second)
 	}
 	return []string{fmt.Sprintf("%s: running without a live worker: %s", when, strings.Join(stuck, ", "))}
-}
-
-func fmtCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
 }

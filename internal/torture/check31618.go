@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/ncruces/go-sqlite3"
@@ -19,6 +18,7 @@ type report struct {
 	integrity              string
 	statuses, events       string
 	tasks, runs, eventRows int64
+	lost                   int
 }
 
 func openBoard(home string) (*store.Store, error) {
@@ -95,6 +95,7 @@ func lostRows(c sqlConn, created []string, rep *report) error {
 			noEvent = append(noEvent, id)
 		}
 	}
+	rep.lost = len(missing)
 	if len(missing) > 0 {
 		rep.problems = append(rep.problems, fmt.Sprintf("lost tasks: %s", strings.Join(missing, ", ")))
 	}
@@ -168,7 +169,5 @@ func groupCounts(c sqlConn, q string) (string, error) {
 	})
 	return strings.Join(parts, " "), err
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 type sqlConn = *sqlite3.Conn
