@@ -7,7 +7,7 @@ FUZZTIME ?= 5s
 CI_TORTURE ?= 60s
 CMDS    := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test deps lint unit stress fuzz bench bench1x torture demo install clean
+.PHONY: all build test deps lint unit stress fuzz bench bench1x torture torture-control demo install clean
 
 all: build
 
@@ -63,7 +63,13 @@ bench:
 	KANBANSHIM_BENCH_FULL=1 $(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./... | tee bench.txt
 
 torture: build
-	@if [ -d internal/torture ]; then $(GO) run ./internal/torture -duration $(DURATION); else echo "no torture harness yet"; fi
+	$(GO) run ./internal/torture -duration $(DURATION) -report torture.json $(TORTURE_FLAGS)
+
+# The control run must FAIL: an unsafe writer (deleting -wal under live
+# connections) is caught as corruption or loss by the same checks.
+torture-control: build
+	@if $(GO) run ./internal/torture -control -duration 60s; then echo "control run passed: the harness is blind"; exit 1; \
+	  else echo "control run failed as it must: the harness sees damage"; fi
 
 # A throwaway board under a temporary HERMES_HOME: a short session, then
 # the board and its health.
@@ -76,4 +82,4 @@ install: build
 	@echo "installed $(CMDS) into $(PREFIX)/bin"
 
 clean:
-	rm -rf $(BIN) bench.txt
+	rm -rf $(BIN) bench.txt torture.json
