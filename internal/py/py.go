@@ -96,3 +96,25 @@ func normalize(v any) any {
 	}
 	return v
 }
+
+// Truthy is Python truthiness of a decoded JSON value: None, False, 0,
+// "" and empty lists and objects are false, everything else true.
+func Truthy(v any) bool {
+	switch x := normalize(v).(type) {
+	case nil:
+		return false
+	case Object:
+		return len(x) > 0
+	case []any:
+		return len(x) > 0
+	case string:
+		return x != ""
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	}
+	return true
+}

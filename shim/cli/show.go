@@ -218,30 +218,10 @@ func eventLine(e store.Event) string {
 		s += fmt.Sprintf(" [run %d]", *e.RunID)
 	}
 	s += " " + e.Kind
-	if payloadTruthy(e.Payload) {
+	if py.Truthy(e.Payload) {
 		s += " " + py.ReprValue(e.Payload)
 	}
 	return s
-}
-
-func payloadTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case py.Object:
-		return len(x) > 0
-	case []any:
-		return len(x) > 0
-	case string:
-		return x != ""
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	return true
 }
 
 func (a *App) section(title string, lines ...string) {

@@ -128,7 +128,7 @@ func (c *watchCmd) skip(r store.EventRow, kinds map[string]bool) bool {
 
 // payloadSuffix is " <repr(payload)>" for a truthy payload, else "".
 func payloadSuffix(p any) string {
-	if !payloadTruthy(p) {
+	if !py.Truthy(p) {
 		return ""
 	}
 	return " " + py.ReprValue(p)

@@ -72,27 +72,7 @@ func (m *Meta) Str(key string) string { s, _ := m.obj.String(key); return s }
 func (m *Meta) Name() string { return m.Str("name") }
 
 // Archived reports the archived flag (any truthy value).
-func (m *Meta) Archived() bool { return truthy(m.Get("archived")) }
-
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case nil:
-		return false
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case py.Object:
-		return len(x) > 0
-	}
-	return true
-}
+func (m *Meta) Archived() bool { return py.Truthy(m.Get("archived")) }
 
 // Object returns the metadata plus db_path, as `boards list --json` prints.
 func (m *Meta) Object(dbPath string) py.Object {
@@ -136,7 +116,7 @@ func (b *Boards) WriteMeta(slug string, u MetaUpdate, now time.Time) (*Meta, err
 	if u.Archived != nil {
 		o = o.Set("archived", *u.Archived)
 	}
-	if !truthy(mustGet(o, "created_at")) {
+	if !py.Truthy(mustGet(o, "created_at")) {
 		o = o.Set("created_at", now.Unix())
 	}
 	if err := os.MkdirAll(b.Dir(m.Slug), 0o755); err != nil {

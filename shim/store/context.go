@@ -331,7 +331,7 @@ func relativeAge(ts, now int64) string {
 
 // ctxMetadataLine renders run metadata as sorted-key JSON, "" when empty.
 func ctxMetadataLine(meta any) string {
-	if !pyTruthy(meta) {
+	if !py.Truthy(meta) {
 		return ""
 	}
 	return "_metadata_: `" + ctxCap(py.Compact(sortKeys(meta)), ctxMaxField) + "`"
@@ -355,27 +355,6 @@ func sortKeys(v any) any {
 		return out
 	}
 	return v
-}
-
-// pyTruthy is Python truthiness of a decoded JSON value.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case py.Object:
-		return len(x) > 0
-	case []any:
-		return len(x) > 0
-	case string:
-		return x != ""
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	return true
 }
 
 // asInt64 reads an integer column value that may be stored as text.

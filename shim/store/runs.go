@@ -185,18 +185,7 @@ func (s *Store) retryStatusForRun(taskID string, runID *int64) (string, error) {
 // latestEventPayload is the decoded payload of the newest event of kind
 // (optionally of one run); an empty object when there is none.
 func (s *Store) latestEventPayload(taskID, kind string, runID *int64) (py.Object, error) {
-	q := "SELECT payload FROM task_events WHERE task_id = ? AND kind = ?"
-	args := []any{taskID, kind}
-	if runID != nil {
-		q += " AND run_id = ?"
-		args = append(args, *runID)
-	}
-	var payload *string
-	found := false
-	err := sqlx.Query(s.conn, q+" ORDER BY id DESC LIMIT 1", args, func(r *sqlx.Row) error {
-		payload, found = r.NullText("payload"), true
-		return nil
-	})
+	payload, found, err := s.latestEvent(taskID, kind, runID)
 	if err != nil || !found {
 		return py.Object{}, err
 	}
