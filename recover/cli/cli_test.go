@@ -72,7 +72,7 @@ func TestExitCode(t *testing.T) {
 		msg  string
 	}{
 		{nil, 0, ""},
-		{usagef("bad"), 2, "kanban-recover: bad\n"},
+		{usagef("bad"), 2, "kanban-recover: bad (see kanban-recover --help)\n"},
 		{&exitError{code: ExitDamaged}, 3, ""},
 		{&exitError{code: ExitMaintenance}, 4, ""},
 		{maint, 4, "kanban-recover: swap: another kanban-recover run is already working on x\n"},
