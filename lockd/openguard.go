@@ -2,7 +2,10 @@ package lockd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -89,4 +92,18 @@ func closeAfter(err error, fl *FileLock) error {
 	default:
 		return fmt.Errorf("%w (close: %w)", err, cerr)
 	}
+}
+
+// SwapPendingPath is the journal kanban-recover writes before it moves a
+// board's files during a swap, and removes when the swap is finished or
+// undone. It lives here, not in recover, because every opener must check
+// it: while it exists the board's -wal may be held aside, and a writer
+// that opened the bare db would write on a stale board.
+func SwapPendingPath(dbPath string) string { return dbPath + ".swap.pending" }
+
+// SwapPending reports whether an interrupted swap's journal is next to
+// the board (see SwapPendingPath).
+func SwapPending(dbPath string) bool {
+	_, err := os.Lstat(SwapPendingPath(dbPath))
+	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -24,6 +24,10 @@ var (
 	// ErrNotSQLite is a file whose header is not SQLite's: a damaged board
 	// is kanban-recover's job, never a migration's.
 	ErrNotSQLite = errors.New("not a SQLite database (bad header)")
+	// ErrSwapPending is a board with an interrupted kanban-recover swap
+	// (lockd.SwapPendingPath): kanban-recover auto, or any kanban
+	// command, resolves it first.
+	ErrSwapPending = errors.New("a kanban-recover swap was interrupted; run kanban-recover auto first")
 )
 
 var sqliteHeader = []byte("SQLite format 3\x00")
@@ -57,6 +61,9 @@ func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Durat
 	}()
 	if b.guard, err = takeGuard(path, exclusive); err != nil {
 		return nil, err
+	}
+	if lockd.SwapPending(path) {
+		return nil, fmt.Errorf("%s: %w", path, ErrSwapPending)
 	}
 	if b.Conn, err = openConn(path); err != nil {
 		return nil, err

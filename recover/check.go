@@ -13,6 +13,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -102,7 +103,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		r.Mode = "integrity_check"
 	}
 	if SwapPending(opts.DBPath) {
-		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", opts.DBPath+pendingSuffix)
+		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", lockd.SwapPendingPath(opts.DBPath))
 	}
 	if err := r.checkFiles(sc.DB); err != nil {
 		return nil, fmt.Errorf("check: %w", err)

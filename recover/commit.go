@@ -12,17 +12,34 @@ import (
 	"syscall"
 
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-// The commit (phase B) cannot be a single rename: the original -wal must
-// be gone before the new db appears, or SQLite would replay it over the
-// new file. So the live -wal and -shm are first renamed aside, to
-// <db>.swap-wal and <db>.swap-shm (the same inodes: renaming them back
-// restores them exactly), then the staged file is renamed over the db,
-// and only then do the held sidecars join the quarantine set. A journal,
-// <db>.swap.pending, is written first: a failure puts the sidecars back
-// at once, and a crash in between is undone (or finished) by the next
-// Swap or Auto (resolvePending) before anything looks at the board.
+// The commit (phase B) cannot be a single rename: the original -wal (or
+// hot -journal) must be gone before the new db appears, or SQLite would
+// replay it over the new file; and the old db must never be openable
+// without them, or a writer would build on a stale board. So:
+//
+//  1. a journal, <db>.swap.pending, is written and fsynced;
+//  2. the board is blocked: an empty directory takes the -wal's name,
+//     swapped in with the live -wal in one step (RENAME_EXCHANGE), which
+//     leaves the -wal at <db>.swap-wal. SQLite (ours and Python's) cannot
+//     open a database whose -wal is a directory, in any journal mode, so
+//     from here on nobody reads or writes the board;
+//  3. -shm and -journal are renamed aside (<db>.swap-shm, .swap-journal);
+//  4. the board's content is hashed again: a write that slipped in
+//     between the checks and the block aborts the swap (ErrBoardChanged);
+//  5. the staged file is renamed over the db: the commit point;
+//  6. the blocking directory goes, the held files join the quarantine
+//     set, and the journal goes.
+//
+// A failure before 5 puts everything back at once; a crash anywhere
+// leaves the journal and the board blocked, and the next Swap, Auto or
+// kanban open (ResolveSwap) undoes or finishes it before anything looks
+// at the board.
+
+// heldSidecars are the files a swap holds aside during its commit.
+var heldSidecars = []string{"-wal", "-shm", "-journal"}
 
 // pendingSwap is the journal of a commit in progress.
 type pendingSwap struct {
@@ -30,17 +47,41 @@ type pendingSwap struct {
 	Added  []string `json:"added"`  // files this swap linked into the set
 	Staged string   `json:"staged"` // the file being renamed over the db
 	Copied bool     `json:"copied"` // Staged is our copy, not the caller's file
+	// DB is the original db's identity when the journal was written; an
+	// undo refuses to put held files back over a db that no longer
+	// matches it (someone removed the block and wrote).
+	DB *fileID `json:"db,omitempty"`
 }
 
-func (s *swapper) pendingPath() string { return s.db + pendingSuffix }
+// fileID is enough of a stat to tell that a file was replaced or written.
+type fileID struct {
+	Ino     uint64 `json:"ino"`
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtime_ns"`
+}
+
+func statID(path string) (*fileID, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	id := &fileID{Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.Ino = uint64(st.Ino)
+	}
+	return id, nil
+}
+
+func (s *swapper) pendingPath() string { return lockd.SwapPendingPath(s.db) }
 
 func holdPath(db, suf string) string { return db + holdInfix + suf }
 
-// commit moves the original sidecars aside and renames the staged file
-// over the db. Before that rename every failure restores the sidecars and
-// returns with the original intact; after it the swap is done.
+// commit blocks the board, moves the original sidecars aside and renames
+// the staged file over the db. Before that rename every failure restores
+// the board and returns with the original intact; after it the swap is
+// done.
 func (s *swapper) commit() error {
-	for _, suf := range []string{"-wal", "-shm"} {
+	for _, suf := range heldSidecars {
 		if exists(holdPath(s.db, suf)) {
 			return s.abort(fmt.Errorf("%s exists: a sidecar held by an earlier swap; move it back to %s%s or into %s by hand",
 				holdPath(s.db, suf), s.db, suf, s.qdir))
@@ -49,29 +90,30 @@ func (s *swapper) commit() error {
 	if err := s.writePending(); err != nil {
 		return s.abort(err)
 	}
-	var held []string
-	for _, suf := range []string{"-wal", "-shm"} {
-		if !exists(s.db + suf) {
-			continue
-		}
-		if err := s.fs.Rename(s.db+suf, holdPath(s.db, suf)); err != nil {
-			return s.rollback(held, err)
-		}
-		held = append(held, suf)
+	if err := block(s.fs, s.db); err != nil {
+		return s.rollback(err)
 	}
 	if err := s.fs.SyncDir(s.dir); err != nil {
-		return s.rollback(held, err)
+		return s.rollback(err)
+	}
+	sum, err := heldHash(s.db)
+	if err != nil {
+		return s.rollback(err)
+	}
+	if sum != s.rep.OriginalSHA256 {
+		return s.rollback(fmt.Errorf("%s: %w (written while the swap was checking it); run again", s.db, ErrBoardChanged))
 	}
 	if err := s.fs.Rename(s.staged, s.db); err != nil {
-		return s.rollback(held, err)
+		return s.rollback(err)
 	}
 	s.rep.Swapped = true
 	if err := s.fs.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("swapped, but fsync of %s failed (the original is in %s): %w", s.dir, s.set.dir, err)
 	}
-	if err := shelve(s.fs, s.db, s.set.dir); err != nil {
-		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("the original -wal/-shm are still at %s*: %v", s.db+holdInfix, err))
-		return nil // the journal stays; the next run moves them
+	if err := finish(s.fs, s.db, s.set.dir); err != nil {
+		// The journal stays and the board may still be blocked: the
+		// next kanban, Swap or Auto finishes the job.
+		return fmt.Errorf("swapped, but the original -wal/-shm/-journal are still at %s* (run kanban-recover auto): %w", s.db+holdInfix, err)
 	}
 	if err := s.fs.Remove(s.pendingPath()); err != nil {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("remove %s: %v", s.pendingPath(), err))
@@ -79,9 +121,145 @@ func (s *swapper) commit() error {
 	return nil
 }
 
+// block makes the board unopenable and holds its sidecars aside: the -wal
+// is exchanged with an empty directory (or a directory is made where
+// there is none), then -shm and -journal are renamed. Where the file
+// system cannot exchange, the -wal is renamed and the directory made
+// right after (a window of two system calls).
+func block(fsys FS, db string) error {
+	wal, hold := db+"-wal", holdPath(db, "-wal")
+	for attempt := 0; ; attempt++ {
+		fi, err := os.Lstat(wal)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			err = fsys.Mkdir(wal, 0o700)
+			if errors.Is(err, fs.ErrExist) && attempt < 3 {
+				continue // a -wal appeared meanwhile: exchange it
+			}
+		case err != nil:
+		case fi.IsDir():
+			err = fmt.Errorf("%s is a directory, not a -wal; remove it by hand", wal)
+		default:
+			err = exchangeWithDir(fsys, wal, hold)
+			if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+				continue // the last connection closed and deleted it meanwhile
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("block the board: %w", err)
+		}
+		break
+	}
+	for _, suf := range []string{"-shm", "-journal"} {
+		if !exists(db + suf) {
+			continue
+		}
+		if err := fsys.Rename(db+suf, holdPath(db, suf)); err != nil {
+			return fmt.Errorf("hold %s%s aside: %w", db, suf, err)
+		}
+	}
+	return nil
+}
+
+// exchangeWithDir leaves an empty directory at path and path's file at
+// hold.
+func exchangeWithDir(fsys FS, path, hold string) error {
+	if err := fsys.Mkdir(hold, 0o700); err != nil {
+		return err
+	}
+	err := fsys.Exchange(path, hold)
+	if errors.Is(err, ErrNoExchange) {
+		if err = fsys.Remove(hold); err == nil {
+			if err = fsys.Rename(path, hold); err == nil {
+				err = fsys.Mkdir(path, 0o700)
+			}
+		}
+	}
+	if err != nil {
+		if !exists(path) || isDir(hold) {
+			_ = fsys.Remove(hold)
+		}
+		return err
+	}
+	return nil
+}
+
+// unblock undoes block: the held files go back under their own names
+// (the -wal by exchange with the blocking directory, so the board is
+// never openable without it) and the directory goes.
+func unblock(fsys FS, db string) error {
+	wal, hold := db+"-wal", holdPath(db, "-wal")
+	for _, suf := range []string{"-shm", "-journal"} {
+		if !exists(holdPath(db, suf)) {
+			continue
+		}
+		if exists(db + suf) {
+			return fmt.Errorf("both %s and %s%s exist; keep the one that belongs to the board by hand", holdPath(db, suf), db, suf)
+		}
+		if err := fsys.Rename(holdPath(db, suf), db+suf); err != nil {
+			return err
+		}
+	}
+	switch {
+	case exists(hold) && !isDir(hold) && isDir(wal):
+		if err := fsys.Exchange(wal, hold); errors.Is(err, ErrNoExchange) {
+			if err := fsys.Remove(wal); err != nil {
+				return err
+			}
+			return fsys.Rename(hold, wal)
+		} else if err != nil {
+			return err
+		}
+		return fsys.Remove(hold) // the directory, now
+	case exists(hold) && !isDir(hold) && !exists(wal):
+		return fsys.Rename(hold, wal)
+	case exists(hold) && !isDir(hold):
+		return fmt.Errorf("both %s and %s exist; keep the one that belongs to the board by hand", hold, wal)
+	case isDir(hold): // made, never exchanged
+		if err := fsys.Remove(hold); err != nil {
+			return err
+		}
+	}
+	if isDir(wal) {
+		return fsys.Remove(wal)
+	}
+	return nil
+}
+
+// finish completes a committed swap: the blocking directory goes (the new
+// board is openable from here) and the held files join the set.
+func finish(fsys FS, db, set string) error {
+	if isDir(db + "-wal") {
+		if err := fsys.Remove(db + "-wal"); err != nil {
+			return err
+		}
+	}
+	if isDir(holdPath(db, "-wal")) { // crashed between mkdir and exchange
+		if err := fsys.Remove(holdPath(db, "-wal")); err != nil {
+			return err
+		}
+	}
+	return shelve(fsys, db, set)
+}
+
+func isDir(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.IsDir()
+}
+
+// heldHash is ContentHash of the board while it is blocked: the db and
+// the held -wal and -journal.
+func heldHash(db string) (string, error) {
+	return store.HashFiles(db, holdPath(db, "-wal"), holdPath(db, "-journal"))
+}
+
 // writePending writes and fsyncs the journal.
 func (s *swapper) writePending() (err error) {
-	data, err := json.Marshal(pendingSwap{Set: s.set.dir, Added: s.set.added, Staged: s.staged, Copied: s.rep.Copied})
+	id, err := statID(s.db)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(pendingSwap{Set: s.set.dir, Added: s.set.added, Staged: s.staged, Copied: s.rep.Copied, DB: id})
 	if err != nil {
 		return err
 	}
@@ -110,25 +288,17 @@ func (s *swapper) writePending() (err error) {
 	return s.fs.SyncDir(s.dir)
 }
 
-// rollback renames held sidecars back, then undoes phase A. If one cannot
-// be put back the journal stays, so the next run finishes the job.
-func (s *swapper) rollback(held []string, cause error) error {
-	var errs []error
-	for _, suf := range held {
-		if err := s.fs.Rename(holdPath(s.db, suf), s.db+suf); err != nil {
-			errs = append(errs, fmt.Errorf("put back %s%s: %w", s.db, suf, err))
-		}
+// rollback unblocks the board, then undoes phase A. If the board cannot
+// be unblocked the journal stays, so the next run finishes the job.
+func (s *swapper) rollback(cause error) error {
+	if err := unblock(s.fs, s.db); err != nil {
+		return errors.Join(cause, fmt.Errorf("put the board's files back (run kanban-recover auto): %w", err))
 	}
-	if len(errs) > 0 {
-		return errors.Join(append([]error{cause}, errs...)...)
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("fsync %s: %v", s.dir, err))
 	}
 	if err := s.fs.Remove(s.pendingPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("remove %s: %v", s.pendingPath(), err))
-	}
-	if len(held) > 0 {
-		if err := s.fs.SyncDir(s.dir); err != nil {
-			s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("fsync %s: %v", s.dir, err))
-		}
 	}
 	return s.abort(cause)
 }
@@ -137,10 +307,10 @@ func (s *swapper) rollback(held []string, cause error) error {
 // set; a file the (reused) set already holds is dropped instead.
 func shelve(fsys FS, db, set string) error {
 	base := filepath.Base(db)
-	for _, suf := range []string{"-wal", "-shm"} {
+	for _, suf := range heldSidecars {
 		hold, dst := holdPath(db, suf), filepath.Join(set, base+suf)
 		switch {
-		case !exists(hold):
+		case !exists(hold) || isDir(hold):
 			continue
 		case exists(dst):
 			if err := fsys.Remove(hold); err != nil {
@@ -163,10 +333,10 @@ func shelve(fsys FS, db, set string) error {
 
 // resolvePending finishes a swap that a crash interrupted during its
 // commit. If the rename had not happened (the staged file is still
-// there, or the db is still the inode linked into the set), the held
-// sidecars are renamed back and the set's alias of the live db removed;
-// if it had, the held sidecars are moved into the set. Then the journal
-// goes.
+// there, or the db is still the inode linked into the set), the board is
+// unblocked with its own sidecars and the set's alias of the live db
+// removed; if it had, the block goes and the held sidecars are moved into
+// the set. Then the journal goes.
 func (s *swapper) resolvePending() (string, error) {
 	data, err := os.ReadFile(s.pendingPath())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -180,36 +350,70 @@ func (s *swapper) resolvePending() (string, error) {
 		// Torn while being written: nothing had been moved yet.
 		return "removed an incomplete swap journal", s.fs.Remove(s.pendingPath())
 	}
-	note := "finished an interrupted swap: its held -wal/-shm moved into " + p.Set
-	if s.committed(p) {
-		if err := shelve(s.fs, s.db, p.Set); err != nil {
+	note := "finished an interrupted swap: its held -wal/-shm/-journal moved into " + p.Set
+	var diverged error
+	switch {
+	case s.committed(p):
+		if err := finish(s.fs, s.db, p.Set); err != nil {
 			return "", fmt.Errorf("finish interrupted swap: %w", err)
 		}
-	} else {
+	case p.DB != nil && !sameID(p.DB, s.db):
+		diverged = s.keepDiverged(p)
+		if !errors.Is(diverged, ErrSwapDiverged) {
+			return "", fmt.Errorf("interrupted swap: %w", diverged)
+		}
+	default:
 		if err := s.undoPending(p); err != nil {
 			return "", fmt.Errorf("undo interrupted swap: %w", err)
 		}
-		note = "undid an interrupted swap: the board's own -wal/-shm are back in place"
+		note = "undid an interrupted swap: the board's own -wal/-shm/-journal are back in place"
 	}
 	if err := s.fs.Remove(s.pendingPath()); err != nil {
 		return "", err
 	}
-	return note, s.fs.SyncDir(s.dir)
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return "", err
+	}
+	if diverged != nil {
+		return "", diverged
+	}
+	return note, nil
+}
+
+// sameID reports whether path still has the identity id.
+func sameID(id *fileID, path string) bool {
+	now, err := statID(path)
+	return err == nil && *now == *id
+}
+
+// keepDiverged handles an uncommitted swap whose db changed after the
+// journal was written (only possible if someone removed the block by hand
+// and wrote): putting the held -wal back would replay old frames over
+// newer pages, so the held files go into the quarantine set instead, the
+// set's alias of the live db is dropped, and the board is left as it is.
+func (s *swapper) keepDiverged(p pendingSwap) error {
+	for _, f := range p.Added {
+		if sameFile(f, s.db) {
+			if err := s.fs.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	if err := finish(s.fs, s.db, p.Set); err != nil {
+		return err
+	}
+	if p.Copied {
+		if err := removeIfExists(s.fs, p.Staged); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: %w; the held files (commits the board does not have) are kept in %s", s.db, ErrSwapDiverged, p.Set)
 }
 
 // undoPending restores the state before an uncommitted swap.
 func (s *swapper) undoPending(p pendingSwap) error {
-	for _, suf := range []string{"-wal", "-shm"} {
-		hold := holdPath(s.db, suf)
-		if !exists(hold) {
-			continue
-		}
-		if exists(s.db + suf) {
-			return fmt.Errorf("both %s and %s%s exist; keep the one that belongs to the board by hand", hold, s.db, suf)
-		}
-		if err := s.fs.Rename(hold, s.db+suf); err != nil {
-			return err
-		}
+	if err := unblock(s.fs, s.db); err != nil {
+		return err
 	}
 	for _, f := range p.Added {
 		if sameFile(f, s.db) {
@@ -244,7 +448,7 @@ func sameFile(a, b string) bool {
 // SwapPending reports whether a swap journal is left next to the board:
 // a swap was interrupted during its commit and the board may lack its
 // -wal until ResolveSwap (or the next Swap or Auto) puts it back.
-func SwapPending(dbPath string) bool { return exists(dbPath + pendingSuffix) }
+func SwapPending(dbPath string) bool { return lockd.SwapPending(dbPath) }
 
 // ResolveSwap undoes or finishes an interrupted swap under the write lease
 // (maintenance mode) and the open guard. It returns what it did ("" when

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/ncruces/go-sqlite3"
 )
 
 // Sentinel errors callers match with errors.Is.
@@ -32,10 +35,17 @@ var (
 	ErrBoardChanged = errors.New("board changed since it was salvaged")
 	// ErrSameFile means a swap was asked to replace a board with itself.
 	ErrSameFile = errors.New("replacement is the board itself")
+	// ErrNoExchange means the system cannot swap two names atomically.
+	ErrNoExchange = errors.New("atomic exchange not supported")
+	// ErrSwapDiverged means a board changed while an interrupted swap
+	// held its -wal/-journal aside: the held files cannot go back over
+	// it, so they are kept in the quarantine set instead.
+	ErrSwapDiverged = errors.New("board changed while an interrupted swap held its sidecars aside")
 )
 
-// sidecars are the files that belong to a database, copied together.
-var sidecars = []string{"", "-wal", "-shm"}
+// sidecars are the files that belong to a database, copied together. A
+// hot -journal is part of the board's state: the copy rolls it back.
+var sidecars = []string{"", "-wal", "-shm", "-journal"}
 
 // scratch is a private copy of a board (db, -wal, -shm) in a temporary
 // directory. Everything the recover package analyses is such a copy, so
@@ -43,8 +53,14 @@ var sidecars = []string{"", "-wal", "-shm"}
 type scratch struct {
 	Dir string
 	DB  string // path of the copied database
-	// Copied lists which of "", "-wal", "-shm" existed and were copied.
+	// Copied lists which of "", "-wal", "-shm", "-journal" existed and
+	// were copied.
 	Copied []string
+	// RolledBack is set when the copy had a hot -journal and SQLite
+	// rolled it back; JournalErr when that failed (the copy is then
+	// analysed as it is, with the interrupted transaction's pages).
+	RolledBack bool
+	JournalErr error
 }
 
 // Close removes the scratch directory.
@@ -81,12 +97,38 @@ func copyBoard(ctx context.Context, dbPath string) (*scratch, error) {
 		s.Close()
 		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
 	}
+	if slices.Contains(s.Copied, "-journal") {
+		s.JournalErr = rollBack(s.DB)
+		s.RolledBack = s.JournalErr == nil
+	}
 	return s, nil
+}
+
+// rollBack lets SQLite roll a hot journal back into the copy db (any read
+// does it, before page 1 is used); the journal is gone afterwards. A
+// journal SQLite does not call hot (zeroed header, empty) is left alone
+// and removed, as SQLite would ignore it.
+func rollBack(db string) error {
+	c, err := sqlite3.OpenFlags(db, sqlite3.OPEN_READWRITE)
+	if err != nil {
+		return fmt.Errorf("roll back the -journal: %w", err)
+	}
+	defer c.Close()
+	if err := c.Exec("PRAGMA schema_version"); err != nil {
+		return fmt.Errorf("roll back the -journal: %w", err)
+	}
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("roll back the -journal: %w", err)
+	}
+	return nil
 }
 
 // copyFile copies src to dst; ok is false when src does not exist. The
 // source is opened read-only and never locked.
 func copyFile(src, dst string) (ok bool, err error) {
+	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+		return false, nil // a swap's block on the -wal name, not a file
+	}
 	in, err := os.Open(src)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

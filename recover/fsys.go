@@ -18,6 +18,12 @@ type FS interface {
 	Remove(name string) error
 	RemoveAll(path string) error
 	MkdirAll(path string, perm fs.FileMode) error
+	// Mkdir creates one directory and fails if the name exists.
+	Mkdir(path string, perm fs.FileMode) error
+	// Exchange swaps two paths atomically (Linux renameat2
+	// RENAME_EXCHANGE); ErrNoExchange where the system or file system
+	// cannot.
+	Exchange(a, b string) error
 	// SyncDir makes the directory's entries (creations, renames,
 	// removals) durable.
 	SyncDir(dir string) error
@@ -51,6 +57,12 @@ func (OSFS) RemoveAll(path string) error { return os.RemoveAll(path) }
 
 // MkdirAll creates directories with os.MkdirAll.
 func (OSFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+
+// Mkdir creates a directory with os.Mkdir.
+func (OSFS) Mkdir(path string, perm fs.FileMode) error { return os.Mkdir(path, perm) }
+
+// Exchange swaps a and b atomically; see exchange (per OS).
+func (OSFS) Exchange(a, b string) error { return exchange(a, b) }
 
 // SyncDir opens dir and fsyncs it.
 func (OSFS) SyncDir(dir string) error {

@@ -113,6 +113,20 @@ func (f *faultFS) MkdirAll(path string, perm fs.FileMode) error {
 	return f.OSFS.MkdirAll(path, perm)
 }
 
+func (f *faultFS) Mkdir(path string, perm fs.FileMode) error {
+	if err := f.hit("mkdir"); err != nil {
+		return err
+	}
+	return f.OSFS.Mkdir(path, perm)
+}
+
+func (f *faultFS) Exchange(a, b string) error {
+	if err := f.hit("exchange"); err != nil {
+		return err
+	}
+	return f.OSFS.Exchange(a, b)
+}
+
 func (f *faultFS) SyncDir(dir string) error {
 	if err := f.hit("syncdir"); err != nil {
 		return err

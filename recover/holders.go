@@ -58,7 +58,7 @@ func (e *BoardBusyError) Unwrap() error { return ErrBoardBusy }
 // reports one opener standing for "unknown", since nobody can be ruled out.
 func openers(db string, guardBusy bool) []Opener {
 	var out []Opener
-	found, err := lockd.ScanOpeners(db, db+"-wal", db+"-shm")
+	found, err := lockd.ScanOpeners(db, db+"-wal", db+"-shm", db+"-journal")
 	if err != nil {
 		out = append(out, Opener{Command: "unknown processes (cannot scan for openers: " + err.Error() + ")"})
 	}

@@ -1,8 +1,6 @@
 package recover
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // MaxQuarantineSets is how many quarantined sets a board keeps. kanban's
@@ -33,27 +33,8 @@ func DefaultQuarantineDir(dbPath string) string {
 	return filepath.Join(filepath.Dir(dbPath), "quarantine")
 }
 
-// ContentHash is the sha256 of the database file followed by its -wal (an
-// absent -wal adds nothing): the identity of a board state, computed the
-// same way as kanban's detection snapshots so both dedupe alike.
-func ContentHash(dbPath string) (string, error) {
-	h := sha256.New()
-	for _, p := range []string{dbPath, dbPath + "-wal"} {
-		f, err := os.Open(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("hash board: %w", err)
-		}
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("hash board: %w", err)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+// ContentHash is the identity of a board state: see store.ContentHash.
+func ContentHash(dbPath string) (string, error) { return store.ContentHash(dbPath) }
 
 // findSet returns the set already holding exactly the board state with
 // hash sum (the db and -wal inside it named like the live ones, same
@@ -67,7 +48,8 @@ func findSet(qdir, db, sum string) string {
 			continue
 		}
 		dir := filepath.Join(qdir, e.Name())
-		if sameSize(db, filepath.Join(dir, base)) && sameSize(db+"-wal", filepath.Join(dir, base+"-wal")) {
+		if sameSize(db, filepath.Join(dir, base)) && sameSize(db+"-wal", filepath.Join(dir, base+"-wal")) &&
+			sameSize(db+"-journal", filepath.Join(dir, base+"-journal")) {
 			if got, err := ContentHash(filepath.Join(dir, base)); err == nil && got == sum {
 				return dir
 			}

@@ -16,9 +16,9 @@ import (
 
 // Files next to the board that belong to a swap in progress.
 const (
-	stagedSuffix  = ".swap.tmp"     // the replacement, copied next to the board
-	pendingSuffix = ".swap.pending" // the swap's journal, see commit.go
-	holdInfix     = ".swap"         // <db>.swap-wal, <db>.swap-shm: the original sidecars during the commit
+	stagedSuffix = ".swap.tmp" // the replacement, copied next to the board
+	holdInfix    = ".swap"     // <db>.swap-wal, -shm, -journal: the original sidecars during the commit
+	// The swap's journal is lockd.SwapPendingPath (see commit.go).
 )
 
 // ToolName is the maintenance holder name written into the lease record.
@@ -202,7 +202,7 @@ func (s *swapper) preflight() error {
 	if rel, err := filepath.Rel(s.qdir, s.newPath); err == nil && !strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("%w: %s is in the quarantine; copy it out first (verifying it would change the kept copy)", ErrNewInvalid, s.newPath)
 	}
-	for _, suf := range []string{"-wal", "-shm", "-journal", stagedSuffix, pendingSuffix, holdInfix + "-wal", holdInfix + "-shm"} {
+	for _, suf := range []string{"-wal", "-shm", "-journal", stagedSuffix, ".swap.pending", holdInfix + "-wal", holdInfix + "-shm", holdInfix + "-journal"} {
 		if s.newPath == s.db+suf {
 			return fmt.Errorf("%w: %s is one of the board's own files", ErrNewInvalid, s.newPath)
 		}

@@ -133,10 +133,13 @@ func sha(t *testing.T, path string) string {
 // leftovers lists swap files that must not outlive a swap.
 func leftovers(db string) []string {
 	var out []string
-	for _, suf := range []string{".swap.tmp", ".swap.pending", ".swap-wal", ".swap-shm"} {
+	for _, suf := range []string{".swap.tmp", ".swap.pending", ".swap-wal", ".swap-shm", ".swap-journal"} {
 		if _, err := os.Lstat(db + suf); err == nil {
 			out = append(out, filepath.Base(db+suf))
 		}
+	}
+	if fi, err := os.Lstat(db + "-wal"); err == nil && fi.IsDir() {
+		out = append(out, filepath.Base(db)+"-wal (the swap's block)")
 	}
 	return out
 }
@@ -290,22 +293,22 @@ func TestSwap_interruptedCommit(t *testing.T) {
 	db := f.placeBoard(t, dir)
 	newPath := f.placeNew(t, filepath.Join(dir, "new.db"))
 	before := hashBoard(t, db)
-	counter := newFaultFS("", 0)
-	// Count the renames up to and including the final one: the held
-	// sidecars are renamed first (-wal, -shm), then the staged file.
-	ffs := newFaultFS("rename", 3)
+	// Fail every rename from the final one on: the -wal is exchanged
+	// with the blocking directory, the -shm renamed aside (rename #1),
+	// then the staged file would be renamed in (#2).
+	ffs := newFaultFS("rename", 2)
 	ffs.sticky = true
 	rep, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: ffs, Now: fixedNow})
-	_ = counter
 	if err == nil || rep.Swapped {
 		t.Fatalf("swap err = %v, swapped = %v", err, rep != nil && rep.Swapped)
 	}
 	if !recover.SwapPending(db) {
 		t.Fatal("no swap journal after an interrupted commit")
 	}
-	if _, err := os.Stat(db + "-wal"); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("the -wal should be held aside in this state (%v)", err)
+	if fi, err := os.Stat(db + "-wal"); err != nil || !fi.IsDir() {
+		t.Fatalf("the board should be blocked (its -wal name a directory) in this state (%v)", err)
 	}
+	checkBlocked(t, db)
 	chk, err := recover.Check(ctx(t), recover.CheckOptions{DBPath: db})
 	if err != nil || chk.Healthy || !chk.Has(recover.KindSwapPending) {
 		t.Fatalf("check of an interrupted swap: %+v, %v", chk, err)
@@ -537,7 +540,7 @@ func TestAuto_resolvesInterruptedSwap(t *testing.T) {
 	dir := t.TempDir()
 	db := f.placeBoard(t, dir)
 	before := hashBoard(t, db)
-	ffs := newFaultFS("rename", 3)
+	ffs := newFaultFS("rename", 2)
 	ffs.sticky = true
 	if _, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: f.placeNew(t, filepath.Join(dir, "new.db")), FS: ffs}); err == nil {
 		t.Fatal("the simulated crash did not happen")

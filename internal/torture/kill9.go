@@ -264,9 +264,6 @@ func (k *kcell) logf(format string, args ...any) {
 	}
 }
 
-// avoids tells whether -avoid names the known bug.
-func (k *kcell) avoids(bug string) bool { return contains(k.env.o.avoid, bug) }
-
 // marker is the next unique marker of writer.
 func (k *kcell) marker(writer string) string {
 	k.mu.Lock()

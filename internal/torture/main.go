@@ -5,7 +5,7 @@
 // worker slot leaked.
 //
 //	go run ./internal/torture -duration 60s [-scenario S] [-mode wal,delete]
-//	       [-seed N] [-report figures.json] [-control] [-avoid BUGS]
+//	       [-seed N] [-report figures.json] [-control]
 //	       [-bin DIR] [-keep] [-v]
 //
 // -duration is the whole budget, split over the scenarios and the journal
@@ -68,17 +68,6 @@ type options struct {
 	report    string
 	control   bool
 	binDir    string
-	avoid     []string // known bugs the harness steps around (see avoidable)
-}
-
-// avoidable are known kanbanshim bugs the kill-9 scenario can step around
-// with -avoid, so the rest of the torture can still run clean while they
-// are open. Each names the harness step it changes.
-var avoidable = map[string]string{
-	"swap-window": "after a kanban-recover swap was killed, run kanban-recover auto before any writer comes back " +
-		"(a kanban opened in the window sees the board without its held-aside -wal)",
-	"swap-hot-journal": "before a quiet swap, open the board once (kanban list) so SQLite rolls back a hot -journal " +
-		"(the swap leaves it next to the board, and it is then rolled back into the new file)",
 }
 
 func main() {
@@ -106,8 +95,6 @@ func parseFlags(args []string) (options, int) {
 	fs.StringVar(&o.report, "report", "", "write the figures as JSON to this file")
 	fs.BoolVar(&o.control, "control", false, "add a deliberately unsafe writer: the checks must fail")
 	fs.StringVar(&o.binDir, "bin", "", "use kanban, kanban-migrate, kanban-recover from this directory instead of building them")
-	var avoid string
-	fs.StringVar(&avoid, "avoid", "", "step around these known bugs (comma-separated: swap-window, swap-hot-journal)")
 	if err := fs.Parse(args); err != nil {
 		return o, 2
 	}
@@ -118,13 +105,6 @@ func parseFlags(args []string) (options, int) {
 	if o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "torture: -duration must be > 0")
 		return o, 2
-	}
-	for _, a := range splitList(avoid) {
-		if _, ok := avoidable[a]; !ok {
-			fmt.Fprintf(os.Stderr, "torture: unknown -avoid %q (swap-window, swap-hot-journal)\n", a)
-			return o, 2
-		}
-		o.avoid = append(o.avoid, a)
 	}
 	for _, m := range splitList(mode) {
 		if !contains(modes, m) {
@@ -169,9 +149,6 @@ func orchestrate(args []string) int {
 	}
 	defer cleanup()
 	fmt.Printf("torture: seed %d, budget %v, binaries in %s (ready in %v)\n", o.seed, o.duration, bins.dir, time.Since(start).Round(time.Millisecond))
-	for _, a := range o.avoid {
-		fmt.Printf("torture: avoiding known bug %s: %s\n", a, avoidable[a])
-	}
 
 	var selected []scenario
 	weights := 0
@@ -181,7 +158,7 @@ func orchestrate(args []string) int {
 			weights += sc.weight
 		}
 	}
-	rep := &runReport{Seed: o.seed, Budget: o.duration.String(), Control: o.control, Avoid: o.avoid, Started: start.UTC().Format(time.RFC3339),
+	rep := &runReport{Seed: o.seed, Budget: o.duration.String(), Control: o.control, Started: start.UTC().Format(time.RFC3339),
 		SQLite: sqliteVersions(ctx)}
 	runStart := time.Now()
 	for i, sc := range selected {

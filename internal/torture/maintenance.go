@@ -181,12 +181,6 @@ func (k *kcell) swapPhase(ctx context.Context) {
 		k.tally.event("swap_over_journal")
 		k.logf("a -journal of %d bytes is next to the board before the swap", fi.Size())
 	}
-	if k.avoids("swap-hot-journal") && exists(db+"-journal") {
-		k.tally.event("avoided_hot_journal")
-		if out, err := k.command(ctx, "kanban", "list").CombinedOutput(); err != nil {
-			k.note("kanban list before the swap: %v: %s", err, lastLines(string(out), 2))
-		}
-	}
 	// Kill modes: none; a random moment; 0-8 ms after its journal appears
 	// (somewhere in the commit); the instant the -wal or -shm is held
 	// aside (the commit's riskiest window, before the new file is renamed
@@ -254,12 +248,6 @@ func (k *kcell) swapPhase(ctx context.Context) {
 	case k.rnd.intn(2) == 0:
 		// A restarted gateway or worker gets to the board before anyone
 		// runs kanban-recover.
-		if killed && k.avoids("swap-window") {
-			k.tally.event("avoided_swap_window")
-			if out, err := k.command(ctx, "kanban-recover", "--db", db, "auto", "--json").Output(); err != nil {
-				k.note("kanban-recover auto after the killed swap: %v: %s", err, lastLines(string(out), 3))
-			}
-		}
 		k.tally.event("writers_before_auto")
 		s := k.startStorm(stormOpts{boards: []string{"default"}})
 		time.Sleep(1500 * time.Millisecond)
@@ -267,10 +255,6 @@ func (k *kcell) swapPhase(ctx context.Context) {
 	case killed && exists(repl):
 		// The operator runs the same swap again; it finishes or undoes
 		// the interrupted one first, and this time it is not killed.
-		if k.avoids("swap-hot-journal") && exists(db+"-journal") {
-			k.tally.event("avoided_hot_journal")
-			_, _ = k.command(ctx, "kanban", "list").CombinedOutput()
-		}
 		out, err := k.command(ctx, "kanban-recover", "--db", db, "swap", repl, "--json").CombinedOutput()
 		if err != nil {
 			k.tally.event("swap_rerun_failed")

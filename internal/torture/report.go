@@ -170,7 +170,6 @@ type runReport struct {
 	Seed    int64             `json:"seed"`
 	Budget  string            `json:"budget"`
 	Control bool              `json:"control"`
-	Avoid   []string          `json:"avoided_known_bugs"`
 	Started string            `json:"started"`
 	Seconds float64           `json:"seconds"`
 	SQLite  map[string]string `json:"sqlite"`

@@ -430,10 +430,13 @@ func (k *kcell) checkLocks(slug string) {
 			k.problem("%s leaked: held by pid %d (%s) after the quiesce", rel(k.home, f), h.PID, strings.Join(argvOf(h.PID), " "))
 		}
 	}
-	for _, suf := range []string{".swap.pending", ".swap-wal", ".swap-shm"} {
+	for _, suf := range []string{".swap.pending", ".swap-wal", ".swap-shm", ".swap-journal"} {
 		if exists(db + suf) {
 			k.problem("board %s: %s left next to the board after kanban-recover auto", slug, filepath.Base(db+suf))
 		}
+	}
+	if fi, err := os.Lstat(db + "-wal"); err == nil && fi.IsDir() {
+		k.problem("board %s: still blocked (its -wal is a swap's directory) after kanban-recover auto", slug)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -226,6 +227,11 @@ func (a *App) storeOptions() store.Options {
 		},
 	}
 	opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog, notes: a.Interactive})
+	opts.ResolveSwap = func(ctx context.Context, db string) (string, error) {
+		// The board never needs a human for a swap that died mid-commit:
+		// undo or finish it, as kanban-recover auto would.
+		return recover.ResolveSwap(ctx, recover.SwapOptions{DBPath: db, LeaseTimeout: opts.LeaseTimeout})
+	}
 	if op := a.Env.Getenv("KANBANSHIM_TEST_PAUSE_IN_TXN"); op != "" && opts.Hooks == nil {
 		opts.Hooks = pauseHook(op, a.Stderr)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/ncruces/go-sqlite3"
 )
 
@@ -37,6 +38,29 @@ func (e *CorruptError) Error() string {
 	}
 	return fmt.Sprintf("Refusing to open corrupt kanban DB at %s: %s. Original preserved; backup at %s. To repair it run: %s", e.Path, e.Reason, snap, fix)
 }
+
+// SwapPendingError means the board has an interrupted kanban-recover
+// swap's journal that could not be resolved here.
+type SwapPendingError struct {
+	Path  string
+	Board string
+	Err   error // why resolving it failed; nil when nothing tried
+}
+
+func (e *SwapPendingError) Error() string {
+	fix := "kanban-recover auto --db " + e.Path
+	if e.Board != "" {
+		fix = "kanban-recover auto --board " + e.Board
+	}
+	msg := fmt.Sprintf("a kanban-recover swap of %s was interrupted (%s exists); run: %s", e.Path, lockd.SwapPendingPath(e.Path), fix)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns why resolving the swap failed.
+func (e *SwapPendingError) Unwrap() error { return e.Err }
 
 // Unwrap matches ErrCorrupt and the underlying SQLite error.
 func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
@@ -129,7 +153,7 @@ func Quarantine(dbPath, dir, tag string, now time.Time) (string, error) {
 	if dir == "" {
 		dir = filepath.Join(filepath.Dir(dbPath), "quarantine")
 	}
-	sum, err := hashFiles(dbPath, dbPath+"-wal")
+	sum, err := ContentHash(dbPath)
 	if err != nil {
 		return "", err
 	}
@@ -141,7 +165,7 @@ func Quarantine(dbPath, dir, tag string, now time.Time) (string, error) {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return "", err
 	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 		if err := copyFile(dbPath+suffix, filepath.Join(target, filepath.Base(dbPath)+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
@@ -150,9 +174,23 @@ func Quarantine(dbPath, dir, tag string, now time.Time) (string, error) {
 	return target, nil
 }
 
-func hashFiles(paths ...string) (string, error) {
+// ContentHash is the sha256 of the database file followed by its -wal and
+// its -journal (absent ones add nothing): the identity of a board state.
+// kanban's detection snapshots and kanban-recover's quarantine sets are
+// both named after it, so they dedupe alike. A hot -journal is part of
+// the state: without it the db is half-written.
+func ContentHash(dbPath string) (string, error) {
+	return HashFiles(dbPath, dbPath+"-wal", dbPath+"-journal")
+}
+
+// HashFiles hashes the contents of the regular files among paths, in
+// order; absent paths and directories add nothing.
+func HashFiles(paths ...string) (string, error) {
 	h := sha256.New()
 	for _, p := range paths {
+		if fi, err := os.Stat(p); errors.Is(err, os.ErrNotExist) || (err == nil && fi.IsDir()) {
+			continue
+		}
 		f, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

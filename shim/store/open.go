@@ -73,10 +73,16 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 			return s, fmt.Errorf("create board directory: %w", err)
 		}
 	}
+	if err := s.settleSwap(ctx); err != nil {
+		return s, err
+	}
 	if g, gerr := lockd.HoldOpen(path); gerr == nil {
 		s.guard = g
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return s, gerr
+	}
+	if lockd.SwapPending(path) { // a swap started and died since settleSwap
+		return s, &SwapPendingError{Path: path, Board: opts.Board}
 	}
 	if err := s.openConn(ctx, exists); err != nil {
 		return s, err
@@ -94,6 +100,34 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		}
 	}
 	return s, nil
+}
+
+// settleSwap deals with an interrupted kanban-recover swap before the
+// board is opened: while its journal exists the board is blocked (its
+// -wal name is a directory) or, after a crash of an older version, lacks
+// its -wal, and opening it would build on a stale board. With a resolver
+// the swap is undone or finished here (it waits for a live swap to end);
+// otherwise, or if that fails, Open fails with a *SwapPendingError.
+func (s *Store) settleSwap(ctx context.Context) error {
+	if !lockd.SwapPending(s.path) {
+		return nil
+	}
+	pe := &SwapPendingError{Path: s.path, Board: s.opts.Board}
+	if s.opts.ResolveSwap == nil || s.opts.ReadOnly {
+		return pe
+	}
+	note, err := s.opts.ResolveSwap(ctx, s.path)
+	if err != nil {
+		pe.Err = err
+		return pe
+	}
+	if note != "" {
+		s.log.Warn("note: " + s.path + ": " + note)
+	}
+	if lockd.SwapPending(s.path) {
+		return pe
+	}
+	return nil
 }
 
 func statBoard(path string) (size int64, exists bool, err error) {
