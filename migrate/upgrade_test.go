@@ -237,6 +237,30 @@ func TestUpgrade_refusesDamagedBoard(t *testing.T) {
 	}
 }
 
+// TestUpgrade_refusesPendingSwap: a board an interrupted kanban-recover
+// swap left blocked is neither migrated nor examined; the error names
+// kanban-recover auto and the board is left byte-identical.
+func TestUpgrade_refusesPendingSwap(t *testing.T) {
+	db := legacyBoard(t, "early-may-2026", "delete")
+	if err := os.WriteFile(lockd.SwapPendingPath(db), []byte(`{"set":"x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Upgrade(context.Background(), db, upgradeOpts(""))
+	if !errors.Is(err, ErrSwapPending) || !strings.Contains(err.Error(), "kanban-recover auto") {
+		t.Fatalf("Upgrade: err = %v, want ErrSwapPending naming kanban-recover auto", err)
+	}
+	if _, err := StatusOf(context.Background(), db, testNow, time.Second); !errors.Is(err, ErrSwapPending) {
+		t.Fatalf("StatusOf: err = %v, want ErrSwapPending", err)
+	}
+	if after, _ := os.ReadFile(db); string(after) != string(before) {
+		t.Error("the board changed")
+	}
+}
+
 func TestUpgrade_journalModes(t *testing.T) {
 	affected := func(context.Context) Peer { return Peer{Python: "py", Version: "3.50.4", Affected: true} }
 	fixed := func(context.Context) Peer { return Peer{Python: "py", Version: "3.51.3"} }

@@ -76,7 +76,7 @@ func (c *swapVerb) run(ctx context.Context, a *App, t target) (result, error) {
 // printSwap describes a done swap.
 func (a *App) printSwap(indent string, t target, r *recover.SwapReport) {
 	a.out("%sswapped %s into %s", indent, r.NewPath, t.Describe())
-	a.out("%s  the original db, -wal and -shm are kept in %s/", indent, r.Quarantine)
+	a.out("%s  the original db and its sidecars are kept in %s/", indent, r.Quarantine)
 	if r.QuickCheck != "" {
 		a.out("%s  journal mode %s; quick_check %s", indent, r.JournalMode, r.QuickCheck)
 	}

@@ -52,11 +52,10 @@ func (e *SwapPendingError) Error() string {
 	if e.Board != "" {
 		fix = "kanban-recover auto --board " + e.Board
 	}
-	msg := fmt.Sprintf("a kanban-recover swap of %s was interrupted (%s exists); run: %s", e.Path, lockd.SwapPendingPath(e.Path), fix)
 	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+		return fmt.Sprintf("a kanban-recover swap of %s was interrupted and could not be resolved here (%v); run: %s", e.Path, e.Err, fix)
 	}
-	return msg
+	return fmt.Sprintf("a kanban-recover swap of %s was interrupted (%s exists); run: %s", e.Path, lockd.SwapPendingPath(e.Path), fix)
 }
 
 // Unwrap returns why resolving the swap failed.
