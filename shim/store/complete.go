@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -288,7 +287,7 @@ func (s *Store) stageArtifacts(id string, meta py.Object, by string) error {
 			return err
 		}
 		dest := uniquePath(dir, filepath.Base(src))
-		if err := copyNew(src, dest); err != nil {
+		if err := copyFile(src, dest); err != nil {
 			return err
 		}
 		if _, err := sqlx.Exec(s.conn, `INSERT INTO task_attachments (task_id, filename, stored_path, content_type, size, uploaded_by, created_at)
@@ -318,24 +317,6 @@ func uniquePath(dir, name string) string {
 		cand = filepath.Join(dir, stem+"_"+itoa(i)+ext)
 	}
 	return cand
-}
-
-func copyNew(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	return out.Close()
 }
 
 // truthy is Python truthiness of an optional string.

@@ -232,6 +232,8 @@ func pruneQuarantine(dir string, keep int) {
 	}
 }
 
+// copyFile copies src to a new file dst (never over an existing one) and
+// fsyncs it; a failed copy removes dst.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -242,13 +244,15 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	return out.Close()
+	if err != nil {
+		os.Remove(dst) // never leave a half copy under the final name
+	}
+	return err
 }
