@@ -85,7 +85,7 @@ func (c mcase) check(t *testing.T, tps badinput.Templates) {
 		t.Fatal(err)
 	}
 	r := runMigrate(w, w.Expand(c.args))
-	t.Logf("exit %d; stderr %q", r.Code, firstLine(r.Stderr))
+	t.Logf("exit %d; stderr %q", r.Code, badinput.FirstLine(r.Stderr))
 	problems := r.Problems(c.codes...)
 	if r.Code != 0 || c.readOnly {
 		after, err := badinput.Take(db)
@@ -99,25 +99,7 @@ func (c mcase) check(t *testing.T, tps badinput.Templates) {
 	if c.post != nil {
 		problems = append(problems, c.post(t, w, db, r)...)
 	}
-	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban-migrate %q", clip(c.args)))
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	if len(l) > 200 {
-		l = l[:200] + "…"
-	}
-	return l
-}
-
-func clip(args []string) []string {
-	out := slices.Clone(args)
-	for i, a := range out {
-		if len(a) > 80 {
-			out[i] = fmt.Sprintf("%s…(%d bytes)", a[:40], len(a))
-		}
-	}
-	return out
+	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban-migrate %q", badinput.ClipArgs(c.args)))
 }
 
 // parseCases: malformed command lines are usage errors that touch
@@ -257,6 +239,6 @@ func FuzzArgs(f *testing.F) {
 				problems = append(problems, badinput.Problem{Kind: badinput.BoardChanged, Msg: d})
 			}
 		}
-		badinput.Report(t, nil, problems, fmt.Sprintf("kanban-migrate %q", clip(args)))
+		badinput.Report(t, nil, problems, fmt.Sprintf("kanban-migrate %q", badinput.ClipArgs(args)))
 	})
 }

@@ -78,7 +78,7 @@ func (c rcase) check(t *testing.T, tps badinput.Templates) {
 	before := snapshots(t, watch)
 	r := runRecover(w, expand(w, c.args))
 	problems := problemsOf(r, c.codes...)
-	t.Logf("exit %d; stderr %q", r.Code, firstLine(r.Stderr))
+	t.Logf("exit %d; stderr %q", r.Code, badinput.FirstLine(r.Stderr))
 	if r.Code != 0 || c.readOnly {
 		for i, after := range snapshots(t, watch) {
 			if d := before[i].Diff(after); d != "" {
@@ -86,7 +86,7 @@ func (c rcase) check(t *testing.T, tps badinput.Templates) {
 			}
 		}
 	}
-	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban-recover %q", clip(c.args)))
+	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban-recover %q", badinput.ClipArgs(c.args)))
 }
 
 // problemsOf is Result.Problems, except that check's exit 3 (damaged) is
@@ -116,24 +116,6 @@ func snapshots(t *testing.T, paths []string) []badinput.Snapshot {
 			t.Fatal(err)
 		}
 		out = append(out, s)
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	if len(l) > 200 {
-		l = l[:200] + "…"
-	}
-	return l
-}
-
-func clip(args []string) []string {
-	out := slices.Clone(args)
-	for i, a := range out {
-		if len(a) > 80 {
-			out[i] = fmt.Sprintf("%s…(%d bytes)", a[:40], len(a))
-		}
 	}
 	return out
 }
@@ -321,7 +303,7 @@ func FuzzArgs(f *testing.F) {
 				problems = append(problems, badinput.Problem{Kind: badinput.BoardChanged, Msg: d})
 			}
 		}
-		badinput.Report(t, nil, problems, fmt.Sprintf("kanban-recover %q", clip(args)))
+		badinput.Report(t, nil, problems, fmt.Sprintf("kanban-recover %q", badinput.ClipArgs(args)))
 	})
 }
 

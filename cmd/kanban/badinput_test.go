@@ -96,7 +96,7 @@ func (c kcase) check(t *testing.T, tps badinput.Templates) {
 	if open := badinput.OpenFiles(w.Dir); len(open) > 0 && !r.Hung {
 		problems = append(problems, badinput.Problem{Kind: badinput.Leak, Msg: strings.Join(open, ", ")})
 	}
-	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban %q", clipArgs(c.args)))
+	badinput.Report(t, c.defect, problems, fmt.Sprintf("kanban %q", badinput.ClipArgs(c.args)))
 }
 
 func dropKinds(ps []badinput.Problem, kinds ...badinput.Kind) []badinput.Problem {
@@ -187,18 +187,6 @@ func secretNotShown(t *testing.T, w *badinput.World, r badinput.Result) []badinp
 		return []badinput.Problem{{Kind: badinput.Semantics, Msg: "printed " + filepath.Join(w.Dir, "secret.log")}}
 	}
 	return nil
-}
-
-// clipArgs shortens huge arguments for messages.
-func clipArgs(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if len(a) > 80 {
-			a = fmt.Sprintf("%s…(%d bytes)", a[:40], len(a))
-		}
-		out[i] = a
-	}
-	return out
 }
 
 // runCases runs each case as a parallel subtest.
@@ -1057,7 +1045,7 @@ func FuzzArgs(f *testing.F) {
 				problems = append(problems, badinput.Problem{Kind: badinput.BoardChanged, Msg: d})
 			}
 		}
-		badinput.Report(t, nil, problems, fmt.Sprintf("kanban %q", clipArgs(args)))
+		badinput.Report(t, nil, problems, fmt.Sprintf("kanban %q", badinput.ClipArgs(args)))
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kanbanshim/kanbanshim/internal/scripthelp"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -31,25 +32,13 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// scriptEnv gives each script an empty HERMES_HOME with profiles alice and
-// bob, a fixed time zone, and no real hermes on PATH.
+// scriptEnv gives each script scripthelp's home (profiles alice and bob,
+// no real hermes, a WAL-capable local Python; scripts override it) and
+// the golden files in $GOLDEN.
 func scriptEnv(env *testscript.Env) error {
-	h := filepath.Join(env.WorkDir, "home")
-	for _, p := range []string{"alice", "bob"} {
-		if err := os.MkdirAll(filepath.Join(h, "profiles", p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(h, "profiles", p, "config.yaml"), nil, 0o644); err != nil {
-			return err
-		}
+	if err := scripthelp.Home(env); err != nil {
+		return err
 	}
-	env.Setenv("HERMES_HOME", h)
-	env.Setenv("HOME", filepath.Join(env.WorkDir, "userhome"))
-	env.Setenv("TZ", "UTC")
-	env.Setenv("HERMES_BIN", filepath.Join(env.WorkDir, "no-hermes"))
-	// Pretend the local hermes Python has a fixed SQLite so new boards are
-	// WAL regardless of this machine's python3; scripts override it.
-	env.Setenv("KANBANSHIM_PEER_SQLITE", "3.51.3")
 	golden, err := filepath.Abs(filepath.Join("..", "..", "testdata", "golden"))
 	if err != nil {
 		return err

@@ -114,7 +114,7 @@ func (p Problem) String() string { return string(p.Kind) + ": " + p.Msg }
 func (r Result) Problems(codes ...int) []Problem {
 	var p []Problem
 	if r.Panic != "" {
-		p = append(p, Problem{Panicked, firstLine(r.Panic)})
+		p = append(p, Problem{Panicked, FirstLine(r.Panic)})
 	}
 	if r.Hung {
 		p = append(p, Problem{Hung, "did not finish before its deadline"})
@@ -161,9 +161,25 @@ func isControl(r rune) bool {
 	return r != '\t' && r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0))
 }
 
-func firstLine(s string) string {
+// FirstLine is the first line of s, cut at 200 bytes, for test logs.
+func FirstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
 	return l
+}
+
+// ClipArgs shortens huge arguments for failure messages.
+func ClipArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if len(a) > 80 {
+			a = fmt.Sprintf("%s…(%d bytes)", a[:40], len(a))
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // clip shortens s for a failure message.
