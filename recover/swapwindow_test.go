@@ -290,3 +290,42 @@ func sha256hex(b []byte) string {
 
 // openRaw opens path with our SQLite, for a caller that closes it.
 func openRaw(path string) (*sqlite3.Conn, error) { return sqlite3.Open(path) }
+
+// noExchangeFS is a file system without RENAME_EXCHANGE (some FUSE and
+// network ones): the swap falls back to rename-then-mkdir.
+type noExchangeFS struct{ *faultFS }
+
+func (noExchangeFS) Exchange(a, b string) error { return recover.ErrNoExchange }
+
+// TestSwap_noExchange: without RENAME_EXCHANGE a swap still completes, and
+// one interrupted in its commit still leaves the board blocked and is
+// undone byte-identical.
+func TestSwap_noExchange(t *testing.T) {
+	f := getSwapFixture(t)
+	dir := t.TempDir()
+	db := f.placeBoard(t, dir)
+	before := hashBoard(t, db)
+	newPath := f.placeNew(t, filepath.Join(dir, "new.db"))
+	rep, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: noExchangeFS{newFaultFS("", 0)}, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSwapped(t, f, db, rep, before)
+
+	dir = t.TempDir()
+	db = f.placeBoard(t, dir)
+	newPath = f.placeNew(t, filepath.Join(dir, "new.db"))
+	ffs := newFaultFS("rename", 3) // -wal aside (#1), -shm (#2), the staged file (#3) and on
+	ffs.sticky = true
+	if _, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: noExchangeFS{ffs}, Now: fixedNow}); err == nil {
+		t.Fatal("the simulated crash did not happen")
+	}
+	if fi, err := os.Stat(db + "-wal"); err != nil || !fi.IsDir() {
+		t.Fatalf("not blocked after the interrupted commit (%v)", err)
+	}
+	checkBlocked(t, db)
+	if note, err := recover.ResolveSwap(ctx(t), recover.SwapOptions{DBPath: db}); err != nil || !strings.Contains(note, "undid") {
+		t.Fatalf("resolve = %q, %v", note, err)
+	}
+	checkUntouched(t, f, db, before)
+}
