@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"unicode"
@@ -162,8 +163,13 @@ func (c *createCmd) run(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	t, err := st.GetTask(id)
-	if err != nil || t == nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("created %s, but reading it back failed: %w", id, err)
+	}
+	if t == nil {
+		// Committed, yet gone: deleted meanwhile, or a damaged board.
+		// Never exit 0 without the id a caller records.
+		return fmt.Errorf("created %s, but it was gone when read back (deleted meanwhile, or the board is damaged: run kanban-recover check)", id)
 	}
 	if c.json {
 		a.printJSON(taskObject(t), false)
