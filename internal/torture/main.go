@@ -41,13 +41,14 @@ import (
 type scenario struct {
 	name   string
 	what   string
-	weight int // share of the budget
+	weight int           // share of the budget
+	floor  time.Duration // at least this much of it (both modes together), when the budget allows
 	run    func(ctx context.Context, c *cellEnv) *cellReport
 }
 
 // scenarios run in this order; the first is upstream #31618's workload.
 var scenarios = []scenario{
-	{name: "dispatch-31618", weight: 1, what: "a ready task every few hundred ms, workers outliving max_runtime_seconds, heartbeats, " +
+	{name: "dispatch-31618", weight: 1, floor: 20 * time.Second, what: "a ready task every few hundred ms, workers outliving max_runtime_seconds, heartbeats, " +
 		"crashes, SIGTERM-ignoring workers with children, manual reclaims and archives, a daemon SIGKILLed and restarted, " +
 		"supervisors SIGKILLed, two daemons at once", run: runDispatch31618},
 	{name: "kill9", weight: 4, what: "kanban CLI writers, Python sqlite3 writers, a daemon with supervised fake workers, a raw " +
@@ -151,19 +152,18 @@ func orchestrate(args []string) int {
 	fmt.Printf("torture: seed %d, budget %v, binaries in %s (ready in %v)\n", o.seed, o.duration, bins.dir, time.Since(start).Round(time.Millisecond))
 
 	var selected []scenario
-	weights := 0
 	for _, sc := range scenarios {
 		if len(o.scenarios) == 0 || contains(o.scenarios, sc.name) {
 			selected = append(selected, sc)
-			weights += sc.weight
 		}
 	}
 	rep := &runReport{Seed: o.seed, Budget: o.duration.String(), Control: o.control, Started: start.UTC().Format(time.RFC3339),
 		SQLite: sqliteVersions(ctx)}
 	runStart := time.Now()
+	share := shares(o.duration, selected)
 	for i, sc := range selected {
 		for j, mode := range o.modes {
-			budget := o.duration * time.Duration(sc.weight) / time.Duration(weights) / time.Duration(len(o.modes))
+			budget := share[i] / time.Duration(len(o.modes))
 			env := &cellEnv{o: o, scenario: sc.name, mode: mode, budget: budget, bins: bins,
 				seed: o.seed + int64(1000*i+j)}
 			fmt.Printf("\n== torture %s, %s journal (%v, seed %d)\n   %s\n", sc.name, strings.ToUpper(mode), budget.Round(time.Millisecond), env.seed, sc.what)
@@ -241,4 +241,31 @@ func containsFunc[T any](list []T, f func(T) bool) bool {
 		}
 	}
 	return false
+}
+
+// shares splits the budget over the selected scenarios by weight, but
+// gives a scenario at least its floor when the budget allows: upstream
+// #31618's workload gets 20 s even in CI's 60 s run.
+func shares(total time.Duration, sel []scenario) []time.Duration {
+	out := make([]time.Duration, len(sel))
+	all := 0
+	for _, sc := range sel {
+		all += sc.weight
+	}
+	rest, weights := total, all
+	if len(sel) > 1 {
+		for i, sc := range sel {
+			if prop := total * time.Duration(sc.weight) / time.Duration(all); sc.floor > prop && sc.floor < total/2 {
+				out[i] = sc.floor
+				rest -= sc.floor
+				weights -= sc.weight
+			}
+		}
+	}
+	for i, sc := range sel {
+		if out[i] == 0 && weights > 0 {
+			out[i] = rest * time.Duration(sc.weight) / time.Duration(weights)
+		}
+	}
+	return out
 }

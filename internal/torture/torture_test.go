@@ -243,3 +243,29 @@ func TestPeerAcksMatchTheBoard(t *testing.T) {
 		t.Fatalf("acks of another board checked: %q", got)
 	}
 }
+
+// TestShares: the budget follows the weights, except that upstream
+// #31618's workload gets its 20 s floor in a short (CI) run.
+func TestShares(t *testing.T) {
+	for _, c := range []struct {
+		total time.Duration
+		names []string
+		want  []time.Duration
+	}{
+		{60 * time.Second, []string{"dispatch-31618", "kill9"}, []time.Duration{20 * time.Second, 40 * time.Second}},
+		{10 * time.Minute, []string{"dispatch-31618", "kill9"}, []time.Duration{2 * time.Minute, 8 * time.Minute}},
+		{30 * time.Second, []string{"dispatch-31618", "kill9"}, []time.Duration{6 * time.Second, 24 * time.Second}},
+		{60 * time.Second, []string{"kill9"}, []time.Duration{60 * time.Second}},
+		{10 * time.Second, []string{"dispatch-31618"}, []time.Duration{10 * time.Second}},
+	} {
+		var sel []scenario
+		for _, sc := range scenarios {
+			if slices.Contains(c.names, sc.name) {
+				sel = append(sel, sc)
+			}
+		}
+		if got := shares(c.total, sel); !slices.Equal(got, c.want) {
+			t.Errorf("shares(%v, %v) = %v, want %v", c.total, c.names, got, c.want)
+		}
+	}
+}
