@@ -263,6 +263,9 @@ func salvagePath(db string) string { return db + ".salvage.tmp" }
 
 // removeTemp removes what an earlier, interrupted Auto left.
 func (a *auto) removeTemp() {
+	if SwapPending(a.o.DBPath) {
+		return // an interrupted swap may be staging from it; its resolve decides
+	}
 	for _, suf := range []string{"", ".tmp", "-wal", "-shm", ".tmp-wal", ".tmp-shm"} {
 		_ = os.Remove(salvagePath(a.o.DBPath) + suf)
 	}

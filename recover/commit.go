@@ -43,10 +43,11 @@ var heldSidecars = []string{"-wal", "-shm", "-journal"}
 
 // pendingSwap is the journal of a commit in progress.
 type pendingSwap struct {
-	Set    string   `json:"set"`    // the quarantine set holding the original db
-	Added  []string `json:"added"`  // files this swap linked into the set
-	Staged string   `json:"staged"` // the file being renamed over the db
-	Copied bool     `json:"copied"` // Staged is our copy, not the caller's file
+	Set       string   `json:"set"`    // the quarantine set holding the original db
+	Added     []string `json:"added"`  // files this swap linked into the set
+	Staged    string   `json:"staged"` // the file being renamed over the db
+	Copied    bool     `json:"copied"` // Staged is our copy, not the caller's file
+	StagedIno uint64   `json:"staged_ino,omitempty"`
 	// DB is the original db's identity when the journal was written; an
 	// undo refuses to put held files back over a db that no longer
 	// matches it (someone removed the block and wrote).
@@ -107,13 +108,16 @@ func (s *swapper) commit() error {
 		return s.rollback(err)
 	}
 	s.rep.Swapped = true
-	if err := s.fs.SyncDir(s.dir); err != nil {
-		return fmt.Errorf("swapped, but fsync of %s failed (the original is in %s): %w", s.dir, s.set.dir, err)
-	}
+	// Finish even if the fsync failed: the block must not outlive the
+	// swap, or Python could not open the new board until a kanban ran.
+	serr := s.fs.SyncDir(s.dir)
 	if err := finish(s.fs, s.db, s.set.dir); err != nil {
 		// The journal stays and the board may still be blocked: the
 		// next kanban, Swap or Auto finishes the job.
-		return fmt.Errorf("swapped, but the original -wal/-shm/-journal are still at %s* (run kanban-recover auto): %w", s.db+holdInfix, err)
+		return errors.Join(fmt.Errorf("swapped, but the original -wal/-shm/-journal are still at %s* (run kanban-recover auto): %w", s.db+holdInfix, err), serr)
+	}
+	if serr != nil {
+		return fmt.Errorf("swapped, but fsync of %s failed (the original is in %s): %w", s.dir, s.set.dir, serr)
 	}
 	if err := s.fs.Remove(s.pendingPath()); err != nil {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("remove %s: %v", s.pendingPath(), err))
@@ -176,7 +180,7 @@ func exchangeWithDir(fsys FS, path, hold string) error {
 		}
 	}
 	if err != nil {
-		if !exists(path) || isDir(hold) {
+		if isDir(hold) { // our empty directory, never exchanged
 			_ = fsys.Remove(hold)
 		}
 		return err
@@ -242,6 +246,22 @@ func finish(fsys FS, db, set string) error {
 	return shelve(fsys, db, set)
 }
 
+// sameBytes reports whether two files have identical contents.
+func sameBytes(a, b string) bool {
+	ha, err1 := store.HashFiles(a)
+	hb, err2 := store.HashFiles(b)
+	return err1 == nil && err2 == nil && ha == hb
+}
+
+// freeName is path, or path.1, path.2, … : the first name not taken.
+func freeName(path string) string {
+	for i := 1; ; i++ {
+		if p := fmt.Sprintf("%s.%d", path, i); !exists(p) {
+			return p
+		}
+	}
+}
+
 func isDir(path string) bool {
 	fi, err := os.Lstat(path)
 	return err == nil && fi.IsDir()
@@ -259,7 +279,11 @@ func (s *swapper) writePending() (err error) {
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(pendingSwap{Set: s.set.dir, Added: s.set.added, Staged: s.staged, Copied: s.rep.Copied, DB: id})
+	sid, err := statID(s.staged)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(pendingSwap{Set: s.set.dir, Added: s.set.added, Staged: s.staged, Copied: s.rep.Copied, DB: id, StagedIno: sid.Ino})
 	if err != nil {
 		return err
 	}
@@ -298,7 +322,9 @@ func (s *swapper) rollback(cause error) error {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("fsync %s: %v", s.dir, err))
 	}
 	if err := s.fs.Remove(s.pendingPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("remove %s: %v", s.pendingPath(), err))
+		// The journal outlives us: keep the set and the staged file it
+		// names, so the next resolve sees exactly this state and undoes it.
+		return errors.Join(cause, fmt.Errorf("remove %s (run kanban-recover auto): %w", s.pendingPath(), err))
 	}
 	return s.abort(cause)
 }
@@ -312,8 +338,13 @@ func shelve(fsys FS, db, set string) error {
 		switch {
 		case !exists(hold) || isDir(hold):
 			continue
+		case exists(dst) && sameBytes(hold, dst):
+			if err := fsys.Remove(hold); err != nil { // the reused set has it already
+				return err
+			}
 		case exists(dst):
-			if err := fsys.Remove(hold); err != nil {
+			// A reused set holds a different file of that name: keep both.
+			if err := fsys.Rename(hold, freeName(dst)); err != nil {
 				return err
 			}
 		default:
@@ -357,7 +388,7 @@ func (s *swapper) resolvePending() (string, error) {
 		if err := finish(s.fs, s.db, p.Set); err != nil {
 			return "", fmt.Errorf("finish interrupted swap: %w", err)
 		}
-	case p.DB != nil && !sameID(p.DB, s.db):
+	case p.DB != nil && !sameID(p.DB, s.db) && holdsContent(s.db):
 		diverged = s.keepDiverged(p)
 		if !errors.Is(diverged, ErrSwapDiverged) {
 			return "", fmt.Errorf("interrupted swap: %w", diverged)
@@ -431,6 +462,10 @@ func (s *swapper) undoPending(p pendingSwap) error {
 
 // committed tells whether an interrupted swap got as far as its rename.
 func (s *swapper) committed(p pendingSwap) bool {
+	if p.StagedIno != 0 {
+		id, err := statID(s.db)
+		return err == nil && id.Ino == p.StagedIno
+	}
 	if exists(p.Staged) {
 		return false
 	}
@@ -475,4 +510,14 @@ func ResolveSwap(ctx context.Context, o SwapOptions) (string, error) {
 	}
 	defer guard.Close()
 	return s.resolvePending()
+}
+
+// holdsContent reports whether a -wal or -journal of the board is held aside.
+func holdsContent(db string) bool {
+	for _, suf := range []string{"-wal", "-journal"} {
+		if exists(holdPath(db, suf)) && !isDir(holdPath(db, suf)) {
+			return true
+		}
+	}
+	return false
 }

@@ -82,7 +82,20 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		return s, gerr
 	}
 	if lockd.SwapPending(path) { // a swap started and died since settleSwap
-		return s, &SwapPendingError{Path: path, Board: opts.Board}
+		// Let go of the guard (the resolve wants it), resolve, retake it.
+		s.guard.Close()
+		s.guard = nil
+		if err := s.settleSwap(ctx); err != nil {
+			return s, err
+		}
+		if g, gerr := lockd.HoldOpen(path); gerr == nil {
+			s.guard = g
+		} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
+			return s, gerr
+		}
+		if lockd.SwapPending(path) {
+			return s, &SwapPendingError{Path: path, Board: opts.Board}
+		}
 	}
 	if err := s.openConn(ctx, exists); err != nil {
 		return s, err
