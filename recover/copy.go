@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/ncruces/go-sqlite3"
 )
 
@@ -129,24 +129,12 @@ func copyFile(src, dst string) (ok bool, err error) {
 	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
 		return false, nil // a swap's block on the -wal name, not a file
 	}
-	in, err := os.Open(src)
-	if errors.Is(err, fs.ErrNotExist) {
+	err = fsutil.CopyNew(src, dst, 0o600, false)
+	if errors.Is(err, fs.ErrNotExist) && !exists(src) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("open %s: %w", src, err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return false, fmt.Errorf("create %s: %w", dst, err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
 		return false, fmt.Errorf("copy %s: %w", src, err)
-	}
-	if err := out.Close(); err != nil {
-		return false, fmt.Errorf("close %s: %w", dst, err)
 	}
 	return true, nil
 }

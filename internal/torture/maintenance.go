@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
+	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
@@ -279,7 +279,7 @@ func (k *kcell) replacement(db string) (string, error) {
 	defer os.RemoveAll(scratch)
 	copyDB := filepath.Join(scratch, "kanban.db")
 	for _, suf := range []string{"", "-wal", "-journal"} {
-		if err := copyFile(db+suf, copyDB+suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsutil.CopyNew(db+suf, copyDB+suf, 0o644, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
 	}
@@ -302,20 +302,6 @@ func vacuumInto(src, dst string) error {
 	}
 	_, err = sqlx.Exec(c, "VACUUM INTO ?", dst)
 	return err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	return errors.Join(err, out.Close())
 }
 
 // waitFor polls cond until it holds or d passes.

@@ -285,12 +285,8 @@ func (k *kcell) tickLive(ctx context.Context, slug string) {
 	for _, pid := range supervisors(k.bin) {
 		before[pid] = true
 	}
-	if !k.tick(ctx, slug) {
-		return
-	}
-	run, err := k.running(slug)
-	if err != nil {
-		k.problem("board %s: read running tasks: %v", slug, err)
+	run, ok := k.runningAfterTick(ctx, slug)
+	if !ok {
 		return
 	}
 	var bad []string
@@ -313,15 +309,26 @@ func (k *kcell) tickLive(ctx context.Context, slug string) {
 	}
 }
 
-// tickEmpty: every supervisor is gone, so one tick must leave nothing
-// running.
-func (k *kcell) tickEmpty(ctx context.Context, slug string) {
+// runningAfterTick runs one dispatcher tick and reads the running tasks
+// (task id → worker pid); ok is false when either failed (a problem is
+// recorded).
+func (k *kcell) runningAfterTick(ctx context.Context, slug string) (run map[string]int, ok bool) {
 	if !k.tick(ctx, slug) {
-		return
+		return nil, false
 	}
 	run, err := k.running(slug)
 	if err != nil {
 		k.problem("board %s: read running tasks: %v", slug, err)
+		return nil, false
+	}
+	return run, true
+}
+
+// tickEmpty: every supervisor is gone, so one tick must leave nothing
+// running.
+func (k *kcell) tickEmpty(ctx context.Context, slug string) {
+	run, ok := k.runningAfterTick(ctx, slug)
+	if !ok {
 		return
 	}
 	var ids []string

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -287,7 +288,7 @@ func (s *Store) stageArtifacts(id string, meta py.Object, by string) error {
 			return err
 		}
 		dest := uniquePath(dir, filepath.Base(src))
-		if err := copyFile(src, dest); err != nil {
+		if err := fsutil.CopyNew(src, dest, 0o644, true); err != nil {
 			return err
 		}
 		if _, err := sqlx.Exec(s.conn, `INSERT INTO task_attachments (task_id, filename, stored_path, content_type, size, uploaded_by, created_at)

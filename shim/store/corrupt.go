@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/ncruces/go-sqlite3"
 )
@@ -165,7 +166,7 @@ func Quarantine(dbPath, dir, tag string, now time.Time) (string, error) {
 		return "", err
 	}
 	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		if err := copyFile(dbPath+suffix, filepath.Join(target, filepath.Base(dbPath)+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := fsutil.CopyNew(dbPath+suffix, filepath.Join(target, filepath.Base(dbPath)+suffix), 0o644, true); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
 	}
@@ -230,29 +231,4 @@ func pruneQuarantine(dir string, keep int) {
 		os.RemoveAll(filepath.Join(dir, names[0]))
 		names = names[1:]
 	}
-}
-
-// copyFile copies src to a new file dst (never over an existing one) and
-// fsyncs it; a failed copy removes dst.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(dst) // never leave a half copy under the final name
-	}
-	return err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/internal/faultvfs"
+	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
@@ -216,7 +217,7 @@ func (b *faultBase) copyTo(t *testing.T, dir string) string {
 	t.Helper()
 	dst := filepath.Join(dir, "kanban.db")
 	for _, suffix := range []string{"", "-wal"} {
-		if err := copyFile(b.db+suffix, dst+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := fsutil.CopyNew(b.db+suffix, dst+suffix, 0o644, false); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
 	}
