@@ -23,6 +23,10 @@ func (e *SignalError) Error() string {
 	return "interrupted by " + signalName(e.Signal)
 }
 
+// ExitCode is the exit code of a command the signal cut short, 128+n
+// (internal/clikit picks it up from the context's cause).
+func (e *SignalError) ExitCode() int { return ExitCodeFor(e.Signal) }
+
 // signalName gives the conventional SIGxxx name for the signals Drain
 // handles and Go's description for any other.
 func signalName(sig os.Signal) string {

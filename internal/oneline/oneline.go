@@ -43,6 +43,11 @@ func Clean(s string) string {
 // Trim is Clean of the message with surrounding whitespace removed.
 func Trim(s string) string { return Clean(strings.TrimSpace(s)) }
 
+// Fold is Trim after every run of white space, newlines included, has
+// become one space: a multi-line report (an integrity check's) reads as
+// one line in a cron log.
+func Fold(s string) string { return Clean(strings.Join(strings.Fields(s), " ")) }
+
 func validPrefix(s string) string {
 	for len(s) > 0 && !utf8.ValidString(s) {
 		s = s[:len(s)-1]
