@@ -7,7 +7,7 @@ FUZZTIME ?= 5s
 CI_TORTURE ?= 60s
 CMDS    := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test deps lint unit stress fuzz bench bench1x torture torture-control demo install clean
+.PHONY: all build test deps lint release-check unit stress fuzz bench bench1x torture torture-control demo install clean
 
 all: build
 
@@ -16,10 +16,11 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # The CI gate (about 8 minutes on 2 cores): formatting, vet, module
-# tidiness, every test (libraries under the race detector), a short fuzz of
-# each parser and argument parser, a 1x run of every benchmark, and a
-# $(CI_TORTURE) torture run over both journal modes.
-test: deps lint unit fuzz bench1x
+# tidiness, no test hooks in the release binaries, every test (libraries
+# under the race detector), a short fuzz of each parser and argument
+# parser, a 1x run of every benchmark, and a $(CI_TORTURE) torture run over
+# both journal modes.
+test: deps lint release-check unit fuzz bench1x
 	$(MAKE) --no-print-directory torture DURATION=$(CI_TORTURE)
 
 bench1x:
@@ -37,7 +38,23 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags testhooks ./...
 	$(GO) mod tidy -diff
+
+# The release binaries carry no test switch: without the testhooks tag
+# nothing links the fault VFS or the KANBANSHIM_TEST_* switches, and the
+# built binaries name none. The tagged build must have them, or the
+# checks would pass blind.
+release-check: build
+	@deps=$$($(GO) list -deps ./cmd/...) && \
+	  if echo "$$deps" | grep -E '/internal/(faultvfs|testhooks)$$'; then echo "release binaries link test code (above)"; exit 1; fi
+	@if strings $(BIN)/* | grep -m 3 KANBANSHIM_TEST_; then echo "release binaries read test switches (above)"; exit 1; fi
+	@$(GO) list -deps -tags testhooks ./cmd/kanban | grep -q '/internal/faultvfs$$' || \
+	  { echo "release-check is blind: a testhooks build does not link internal/faultvfs"; exit 1; }
+	@d=$$(mktemp -d) && $(GO) build -tags testhooks -o $$d/kanban ./cmd/kanban && \
+	  strings $$d/kanban | grep -q KANBANSHIM_TEST_FAULT; rc=$$?; rm -rf $$d; \
+	  [ $$rc = 0 ] || { echo "release-check is blind: a testhooks build names no KANBANSHIM_TEST_ switch"; exit 1; }
+	@echo "release binaries: no internal/faultvfs, no KANBANSHIM_TEST_ switch"
 
 # -short trims the longest real-process suites (16 writers x 10 commands
 # instead of x 100, sampled fault sweeps); `make stress` runs them in full.

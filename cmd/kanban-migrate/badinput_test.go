@@ -29,7 +29,7 @@ func runMigrate(w *badinput.World, args []string) badinput.Result {
 		app := cli.NewApp()
 		app.Stdout, app.Stderr = stdout, stderr
 		app.Env = home.Env{Getenv: func(k string) string { return w.Env[k] }, UserHome: w.Dir}
-		return cli.ExitCode(ctx, cli.Run(ctx, app, args), app.Stderr)
+		return cli.Exit(ctx, cli.Run(ctx, app, args), app.Stderr)
 	})
 }
 

@@ -13,11 +13,12 @@ import (
 
 func main() {
 	ctx, stop := lockd.Drain(context.Background())
-	code := cli.ExitCode(ctx, run(ctx, os.Args[1:]), os.Stderr)
+	code := cli.Exit(ctx, run(ctx, os.Args[1:]), os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
+// run is the whole command: arguments in, outcome out.
 func run(ctx context.Context, args []string) error {
 	return cli.Run(ctx, cli.NewApp(), args)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
 	"github.com/kanbanshim/kanbanshim/internal/scripthelp"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -31,6 +32,7 @@ import (
 //	                                  our locks); DB.held appears once held;
 //	                                  it lets go when DB.release appears
 func TestMain(m *testing.M) {
+	testhooks.Install() // before testscript.Main: its children run this binary
 	testscript.Main(m, scripthelp.Commands(map[string]func(){
 		"kanban-migrate": main,
 		"legacy-board":   scripthelp.Command(legacyBoard),

@@ -21,8 +21,8 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 	"github.com/kanbanshim/kanbanshim/migrate"
-	"github.com/kanbanshim/kanbanshim/migrate/cli"
 )
 
 // command runs one of this test binary's commands (see TestMain) with the
@@ -48,7 +48,7 @@ func command(t *testing.T, dir, name string, extra map[string]string, args ...st
 // returns once it has announced the pause on stderr.
 func startPaused(t *testing.T, dir, db, point string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := command(t, dir, "kanban-migrate", map[string]string{cli.EnvTestPause: point},
+	cmd := command(t, dir, "kanban-migrate", map[string]string{testhooks.EnvMigratePause: point},
 		append([]string{"--db", db, "apply"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -59,7 +59,7 @@ func startPaused(t *testing.T, dir, db, point string, args ...string) (*exec.Cmd
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	marker := cli.PauseMarker + strings.SplitN(point, ":", 2)[0]
+	marker := testhooks.PauseMarker + strings.SplitN(point, ":", 2)[0]
 	seen := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -31,7 +31,7 @@ func runRecover(w *badinput.World, args []string) badinput.Result {
 		app := cli.NewApp()
 		app.Stdout, app.Stderr, app.StderrTTY = stdout, stderr, false
 		app.Env = home.Env{Getenv: func(k string) string { return w.Env[k] }, UserHome: w.Dir}
-		return cli.ExitCode(ctx, cli.Run(ctx, app, args), app.Stderr)
+		return cli.Exit(ctx, cli.Run(ctx, app, args), app.Stderr)
 	})
 }
 

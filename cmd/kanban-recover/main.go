@@ -13,13 +13,12 @@ import (
 
 func main() {
 	ctx, stop := lockd.Drain(context.Background())
-	code := run(ctx, os.Args[1:])
+	code := cli.Exit(ctx, run(ctx, os.Args[1:]), os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run is the whole command: arguments in, exit code out.
-func run(ctx context.Context, args []string) int {
-	app := cli.NewApp()
-	return cli.ExitCode(ctx, cli.Run(ctx, app, args), app.Stderr)
+// run is the whole command: arguments in, outcome out.
+func run(ctx context.Context, args []string) error {
+	return cli.Run(ctx, cli.NewApp(), args)
 }

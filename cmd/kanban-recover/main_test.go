@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kanbanshim/kanbanshim/internal/scripthelp"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/recover"
 )
@@ -35,8 +36,9 @@ var fixtureDir = filepath.Join("..", "..", "fixtures", "testdata")
 //	copyset QDIR DEST               copy the files of the newest quarantine set
 //	                                in QDIR into the directory DEST
 func TestMain(m *testing.M) {
+	testhooks.Install() // before testscript.Main: its children run this binary
 	testscript.Main(m, scripthelp.Commands(map[string]func(){
-		"kanban-recover": func() { os.Exit(run(context.Background(), os.Args[1:])) },
+		"kanban-recover": main,
 		"fixture":        scripthelp.Command(fixture),
 		"copyset":        scripthelp.Command(copySet),
 		"sqlq":           scripthelp.Command(scripthelp.SqlqCopy),

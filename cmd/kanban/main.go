@@ -14,18 +14,16 @@ import (
 
 func main() {
 	ctx, stop := lockd.Drain(context.Background())
-	code := run(ctx, os.Args)
+	code := cli.Exit(ctx, run(ctx, os.Args[1:]), os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, argv []string) int {
-	app := cli.NewApp()
-	var err error
-	if filepath.Base(argv[0]) == "hermes" {
-		err = cli.HermesMain(ctx, app, argv[1:])
-	} else {
-		err = cli.Run(ctx, app, argv[1:])
+// run is the whole command: arguments in, outcome out. Invoked as
+// `hermes` (a symlink), it serves `hermes [-p NAME] kanban …`.
+func run(ctx context.Context, args []string) error {
+	if filepath.Base(os.Args[0]) == "hermes" {
+		return cli.HermesMain(ctx, cli.NewApp(), args)
 	}
-	return cli.Exit(ctx, err, app.Stderr, app.Prog)
+	return cli.Run(ctx, cli.NewApp(), args)
 }

@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/kanbanshim/kanbanshim/internal/scripthelp"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets testscript run this binary's main as the `kanban` (and
 // `hermes`) commands of a script, in a real child process.
 func TestMain(m *testing.M) {
+	testhooks.Install() // before testscript.Main: its children run this binary
 	testscript.Main(m, map[string]func(){
 		"kanban": func() { main() },
 		"hermes": func() {

@@ -48,7 +48,7 @@ func Kanban(timeout time.Duration, env map[string]string, userHome string, args 
 		app.Stdout, app.Stderr = stdout, stderr
 		app.Interactive = false
 		app.Env = home.Env{Getenv: func(k string) string { return env[k] }, UserHome: userHome}
-		return cli.Exit(ctx, cli.Run(ctx, app, args), app.Stderr, app.Prog)
+		return cli.Exit(ctx, cli.Run(ctx, app, args), app.Stderr)
 	})
 }
 

@@ -27,7 +27,7 @@ import (
 func KanbanMain() {
 	ctx, stop := lockd.Drain(context.Background())
 	app := kcli.NewApp()
-	code := kcli.Exit(ctx, kcli.Run(ctx, app, os.Args[1:]), app.Stderr, app.Prog)
+	code := kcli.Exit(ctx, kcli.Run(ctx, app, os.Args[1:]), app.Stderr)
 	stop()
 	os.Exit(code)
 }

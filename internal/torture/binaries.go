@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 )
 
 // Names this program answers to when hard-linked (see main).
@@ -54,6 +56,9 @@ func prepareBinaries(ctx context.Context, binDir string) (binaries, func(), erro
 				return binaries{}, noop, fmt.Errorf("-bin: %w", err)
 			}
 		}
+		if err := hasTestHooks(b); err != nil {
+			return binaries{}, noop, fmt.Errorf("-bin: %w", err)
+		}
 		return b, noop, nil
 	}
 	root, err := moduleRoot()
@@ -69,13 +74,31 @@ func prepareBinaries(ctx context.Context, binDir string) (binaries, func(), erro
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", dir+string(os.PathSeparator), "./cmd/...")
+	// The testhooks tag builds in the KANBANSHIM_TEST_* switches the
+	// scenarios use (pauses inside transactions and migration steps).
+	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", "testhooks", "-o", dir+string(os.PathSeparator), "./cmd/...")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		cleanup()
-		return binaries{}, noop, fmt.Errorf("go build ./cmd/... in %s: %w\n%s", root, err, out)
+		return binaries{}, noop, fmt.Errorf("go build -tags testhooks ./cmd/... in %s: %w\n%s", root, err, out)
 	}
 	return binariesIn(dir), cleanup, nil
+}
+
+// hasTestHooks checks that binaries given with -bin were built with
+// -tags testhooks: release binaries ignore the pause switches, and the
+// scenarios would wait for pauses that never come.
+func hasTestHooks(b binaries) error {
+	for _, c := range []struct{ bin, name string }{{b.kanban, testhooks.EnvPauseInTxn}, {b.migrate, testhooks.EnvMigratePause}} {
+		data, err := os.ReadFile(c.bin)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(data, []byte(c.name)) {
+			return fmt.Errorf("%s has no test switches: build it with `go build -tags testhooks ./cmd/...`", c.bin)
+		}
+	}
+	return nil
 }
 
 func binariesIn(dir string) binaries {

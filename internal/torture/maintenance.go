@@ -17,6 +17,7 @@ import (
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
 	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -110,11 +111,11 @@ func (k *kcell) migrateOnce(ctx context.Context, slug, name, before string) {
 	env := k.baseEnv
 	pausing := point != "random" && point != "none"
 	if pausing {
-		env = append(append([]string(nil), env...), "KANBANSHIM_TEST_MIGRATE_PAUSE="+point+":30")
+		env = append(append([]string(nil), env...), testhooks.EnvMigratePause+"="+point+":30")
 	}
 	p, err := k.reg.start(procSpec{target: tgtMigrate, bin: filepath.Join(k.bin, "kanban-migrate"),
 		args: []string{"--board", slug, "apply", "--json"}, env: env, onLine: func(p *proc, line string) {
-			if strings.HasPrefix(line, migratePaused) {
+			if strings.HasPrefix(line, testhooks.PauseMarker) {
 				go func() {
 					time.Sleep(k.rnd.between(0, 2*time.Millisecond))
 					p.kill(phMigrate)

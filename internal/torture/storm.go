@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	migratecli "github.com/kanbanshim/kanbanshim/migrate/cli"
+	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 )
 
 // stormOpts selects the actors of a storm.
@@ -140,11 +140,11 @@ func (s *storm) kanban(target, board, pause string, args ...string) (*proc, erro
 	}
 	env := k.baseEnv
 	if pause != "" {
-		env = append(append([]string(nil), env...), "KANBANSHIM_TEST_PAUSE_IN_TXN="+pause)
+		env = append(append([]string(nil), env...), testhooks.EnvPauseInTxn+"="+pause)
 	}
 	return k.reg.start(procSpec{target: target, bin: filepath.Join(k.bin, "kanban"), args: args, env: env,
 		onLine: func(p *proc, line string) {
-			if strings.HasPrefix(line, "kanbanshim-test: paused in transaction") {
+			if strings.HasPrefix(line, testhooks.TxnPauseMarker) {
 				go func() {
 					time.Sleep(k.rnd.between(0, 2*time.Millisecond))
 					p.kill(phInTxn)
@@ -650,6 +650,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
-
-// migratePaused is the marker kanban-migrate prints at a test pause point.
-var migratePaused = migratecli.PauseMarker

@@ -56,7 +56,7 @@ func (v *applyVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	}
 	o := migrate.UpgradeOptions{
 		Now: a.now(), Journal: v.journal, Force: v.force, Peer: a.peer, NetworkFS: a.networkFS,
-		LockTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), Hooks: a.hooks(),
+		LockTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), Hooks: a.overrides().Hooks,
 	}
 	if !v.noBackup {
 		o.BackupDir = t.Backups()

@@ -6,18 +6,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
+	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -53,6 +50,8 @@ type App struct {
 	Stderr io.Writer
 	// Now is the clock (synthesized runs, backup names).
 	Now func() time.Time
+
+	over *Overrides // the test hooks' (see overrides)
 }
 
 // NewApp returns an App on the process environment and standard streams.
@@ -60,17 +59,14 @@ func NewApp() *App {
 	return &App{Env: home.OSEnv(), Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now}
 }
 
-// UsageError is a command line that cannot be run; it exits 2.
-type UsageError struct{ Msg string }
+// program reports kanban-migrate's errors (see Exit).
+var program = clikit.Program{Name: Prog, OneLine: oneLine, UsageHint: true, SayInterrupted: true}
 
-func (e *UsageError) Error() string { return e.Msg }
-
-func usagef(format string, args ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+// Exit reports err on stderr and returns the exit code: 0 ok, 2 usage,
+// 128+n after a drained signal, 1 for every other failure.
+func Exit(ctx context.Context, err error, stderr io.Writer) int {
+	return program.Exit(ctx, err, stderr)
 }
-
-// errReported is a failure whose message is already on stderr.
-var errReported = errors.New("failed")
 
 // verb is one kanban-migrate action.
 type verb interface {
@@ -81,55 +77,45 @@ type verb interface {
 	jsonOut() bool
 }
 
-var verbs = map[string]func() verb{
-	"status": func() verb { return &statusVerb{} },
-	"plan":   func() verb { return &planVerb{} },
-	"apply":  func() verb { return &applyVerb{} },
+// verbInfo names a verb and makes it.
+type verbInfo struct {
+	name string
+	new  func() verb
+}
+
+func (v *verbInfo) Name() string      { return v.name }
+func (v *verbInfo) Aliases() []string { return nil }
+
+// verbs in help order.
+var verbs = clikit.Table[*verbInfo]{
+	{name: "status", new: func() verb { return &statusVerb{} }},
+	{name: "plan", new: func() verb { return &planVerb{} }},
+	{name: "apply", new: func() verb { return &applyVerb{} }},
 }
 
 // Run parses args (without the program name) and runs the verb on every
 // selected board.
 func Run(ctx context.Context, a *App, args []string) error {
 	sel := &selector{}
-	global := pflag.NewFlagSet(Prog, pflag.ContinueOnError)
-	global.SetInterspersed(false)
-	global.SetOutput(io.Discard)
-	help := global.BoolP("help", "h", false, "show help")
-	sel.register(global)
-	if err := global.Parse(args); err != nil {
-		return usagef("%v", err)
+	var v verb
+	line, err := clikit.ParseLine(Prog, verbs, args, sel.register, func(info *verbInfo, fs *pflag.FlagSet) {
+		v = info.new()
+		sel.register(fs)
+		v.flags(fs)
+	})
+	if err != nil {
+		return err
 	}
-	rest := global.Args()
-	if *help || (len(rest) > 0 && rest[0] == "help") {
+	if line.Help {
 		fmt.Fprint(a.Stdout, helpText)
 		return nil
 	}
-	if len(rest) == 0 {
-		return usagef("a verb is required (status, plan or apply)")
-	}
-	mk, ok := verbs[rest[0]]
-	if !ok {
-		return usagef("unknown verb '%s' (choose status, plan or apply)", rest[0])
-	}
-	v := mk()
-	fs := pflag.NewFlagSet(Prog+" "+rest[0], pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	vhelp := fs.BoolP("help", "h", false, "show help")
-	sel.register(fs)
-	v.flags(fs)
-	if err := fs.Parse(rest[1:]); err != nil {
-		return usagef("%s: %v", rest[0], err)
-	}
-	if *vhelp {
-		fmt.Fprint(a.Stdout, helpText)
-		return nil
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument '%s'", rest[0], fs.Arg(0))
+	if len(line.Args) > 0 {
+		return clikit.Usagef("%s: unexpected argument '%s'", line.Name, line.Args[0])
 	}
 	if c, ok := v.(interface{ check() error }); ok {
 		if err := c.check(); err != nil {
-			return usagef("%s: %v", rest[0], err)
+			return clikit.Usagef("%s: %v", line.Name, err)
 		}
 	}
 	targets, err := sel.resolve(a.Env)
@@ -157,7 +143,7 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all bool) err
 		}
 		if !all || ctx.Err() != nil {
 			if v.jsonOut() && obj != nil {
-				a.printJSON(obj)
+				clikit.PrintJSON(a.Stdout, obj)
 			}
 			return err
 		}
@@ -165,49 +151,13 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all bool) err
 		fmt.Fprintf(a.Stderr, "%s: board %s: %s\n", Prog, t.Label(), oneLine(err.Error()))
 	}
 	if v.jsonOut() {
-		if all {
-			if objs == nil {
-				objs = []any{}
-			}
-			a.printJSON(objs)
-		} else if len(objs) == 1 {
-			a.printJSON(objs[0])
-		}
+		clikit.PrintResults(a.Stdout, objs, all)
 	}
 	if failed {
-		return errReported
+		return clikit.Exit(1)
 	}
 	return nil
 }
 
-// printJSON writes v indented, without HTML escaping.
-func (a *App) printJSON(v any) {
-	enc := json.NewEncoder(a.Stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-// ExitCode reports err on stderr and returns the exit code: 0 ok, 2 usage,
-// 128+n after a drained signal, 1 for every other failure.
-func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	var ue *UsageError
-	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", Prog, oneLine(ue.Msg), Prog)
-		return 2
-	case errors.Is(err, errReported):
-		return 1
-	}
-	fmt.Fprintf(stderr, "%s: %s\n", Prog, oneLine(err.Error()))
-	if code, ok := lockd.SignalExitCode(ctx); ok {
-		return code
-	}
-	return 1
-}
-
 // oneLine is the message as one safe line (see internal/oneline).
-func oneLine(s string) string { return oneline.Trim(strings.Join(strings.Fields(s), " ")) }
+func oneLine(s string) string { return oneline.Fold(s) }

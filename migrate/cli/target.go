@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -22,7 +23,7 @@ type target = home.Target
 func (s *selector) resolve(env home.Env) ([]target, error) {
 	ts, err := s.Selector.Resolve(env)
 	if errors.Is(err, home.ErrUsage) {
-		return nil, usagef("%s", strings.TrimPrefix(err.Error(), home.ErrUsage.Error()+": "))
+		return nil, clikit.Usagef("%s", strings.TrimPrefix(err.Error(), home.ErrUsage.Error()+": "))
 	}
 	return ts, err
 }

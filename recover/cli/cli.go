@@ -12,17 +12,16 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
+	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
@@ -83,20 +82,17 @@ func NewApp() *App {
 	return &App{Env: home.OSEnv(), Stdout: os.Stdout, Stderr: os.Stderr, Now: time.Now, StderrTTY: isTerminal(os.Stderr)}
 }
 
-// UsageError is a command line that cannot be run; it exits 2.
-type UsageError struct{ Msg string }
+// program reports kanban-recover's errors (see Exit).
+var program = clikit.Program{Name: Prog, OneLine: oneLine, UsageHint: true, SayInterrupted: true, Failure: failure}
 
-func (e *UsageError) Error() string { return e.Msg }
-
-func usagef(format string, args ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+// Exit reports err on stderr and returns the exit code: 0 ok, 2 usage,
+// 128+n after a drained signal, the carried code of a failure already
+// reported, 4 when another maintenance holds the board, else 1.
+func Exit(ctx context.Context, err error, stderr io.Writer) int {
+	return program.Exit(ctx, err, stderr)
 }
 
-// exitError carries an exit code whose message, if any, is already on
-// stderr.
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func failure(err error) (int, string) { return codeFor(err), err.Error() }
 
 // result is one board's outcome: its --json object and its exit code when
 // there was no error (0, or 3 for a damaged board).
@@ -119,17 +115,22 @@ type verb interface {
 
 // verbInfo describes a verb to Run.
 type verbInfo struct {
+	name  string
 	new   func() verb
 	board bool // acts on the selected board
 	all   bool // accepts --all
 }
 
-var verbs = map[string]verbInfo{
-	"check":   {new: func() verb { return &checkVerb{} }, board: true, all: true},
-	"salvage": {new: func() verb { return &salvageVerb{} }, board: true},
-	"diff":    {new: func() verb { return &diffVerb{} }},
-	"swap":    {new: func() verb { return &swapVerb{} }, board: true},
-	"auto":    {new: func() verb { return &autoVerb{} }, board: true, all: true},
+func (v *verbInfo) Name() string      { return v.name }
+func (v *verbInfo) Aliases() []string { return nil }
+
+// verbs in help order.
+var verbs = clikit.Table[*verbInfo]{
+	{name: "check", new: func() verb { return &checkVerb{} }, board: true, all: true},
+	{name: "salvage", new: func() verb { return &salvageVerb{} }, board: true},
+	{name: "diff", new: func() verb { return &diffVerb{} }},
+	{name: "swap", new: func() verb { return &swapVerb{} }, board: true},
+	{name: "auto", new: func() verb { return &autoVerb{} }, board: true, all: true},
 }
 
 // jsonFlag is the --json every verb has.
@@ -147,57 +148,39 @@ func (j *jsonFlag) setJSON() { j.json = true }
 // selected board.
 func Run(ctx context.Context, a *App, args []string) error {
 	sel := &selector{}
-	global := pflag.NewFlagSet(Prog, pflag.ContinueOnError)
-	global.SetInterspersed(false)
-	global.SetOutput(io.Discard)
-	help := global.BoolP("help", "h", false, "show help")
-	asJSON := global.Bool("json", false, "print the result as JSON on stdout")
-	sel.register(global)
-	if err := global.Parse(args); err != nil {
-		return usagef("%v", err)
+	var asJSON bool
+	var v verb
+	line, err := clikit.ParseLine(Prog, verbs, args, func(fs *pflag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+		sel.register(fs)
+	}, func(info *verbInfo, fs *pflag.FlagSet) {
+		v = info.new()
+		sel.register(fs)
+		v.flags(fs)
+	})
+	if err != nil {
+		return err
 	}
-	rest := global.Args()
-	if *help || (len(rest) > 0 && rest[0] == "help") {
+	if line.Help {
 		fmt.Fprint(a.Stdout, helpText)
 		return nil
 	}
-	if len(rest) == 0 {
-		return usagef("a verb is required (check, salvage, diff, swap or auto)")
-	}
-	info, ok := verbs[rest[0]]
-	if !ok {
-		return usagef("unknown verb '%s' (choose check, salvage, diff, swap or auto)", rest[0])
-	}
-	v := info.new()
-	fs := pflag.NewFlagSet(Prog+" "+rest[0], pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	vhelp := fs.BoolP("help", "h", false, "show help")
-	sel.register(fs)
-	v.flags(fs)
-	if err := fs.Parse(rest[1:]); err != nil {
-		return usagef("%s: %v", rest[0], err)
-	}
-	if *vhelp {
-		fmt.Fprint(a.Stdout, helpText)
-		return nil
-	}
-	if *asJSON {
+	if asJSON {
 		v.setJSON()
 	}
-	if err := v.args(fs.Args()); err != nil {
-		return usagef("%s: %v", rest[0], err)
+	if err := v.args(line.Args); err != nil {
+		return clikit.Usagef("%s: %v", line.Name, err)
 	}
-	if sel.All && !info.all {
-		return usagef("%s: --all works with check and auto only", rest[0])
+	if sel.All && !line.Verb.all {
+		return clikit.Usagef("%s: --all works with check and auto only", line.Name)
 	}
 	targets := []target{{}}
-	if info.board {
-		var err error
+	if line.Verb.board {
 		if targets, err = sel.resolve(a.Env); err != nil {
 			return err
 		}
 	} else if sel.Board != "" || sel.DB != "" {
-		return usagef("%s: takes no board (--board, --db); name both files", rest[0])
+		return clikit.Usagef("%s: takes no board (--board, --db); name both files", line.Name)
 	}
 	return runAll(ctx, a, v, targets, sel.All, v.jsonOut())
 }
@@ -231,18 +214,13 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all, asJSON b
 		worst = worse(worst, code)
 	}
 	if asJSON {
-		switch {
-		case all:
-			if objs == nil {
-				objs = []any{}
-			}
-			a.printJSON(objs)
-		case len(objs) == 1:
-			a.printJSON(objs[0])
-		}
+		clikit.PrintResults(a.Stdout, objs, all)
 	}
 	if worst != 0 {
-		return &exitError{code: worst}
+		if code, ok := clikit.Interrupted(ctx); ok {
+			return clikit.Exit(code) // the signal cut the run short
+		}
+		return clikit.Exit(worst)
 	}
 	return nil
 }
@@ -276,42 +254,8 @@ func codeFor(err error) int {
 	return 1
 }
 
-// printJSON writes v indented, without HTML escaping.
-func (a *App) printJSON(v any) {
-	enc := json.NewEncoder(a.Stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
 // out prints one line on stdout.
 func (a *App) out(format string, args ...any) { fmt.Fprintf(a.Stdout, format+"\n", args...) }
 
-// ExitCode reports err on stderr and returns the exit code: 0 ok, 2
-// usage, 128+n after a drained signal, the carried code of a failure
-// already reported, 4 when another maintenance holds the board, else 1.
-func ExitCode(ctx context.Context, err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	var ue *UsageError
-	var ee *exitError
-	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", Prog, oneLine(ue.Msg), Prog)
-		return 2
-	case errors.As(err, &ee):
-		if code, ok := lockd.SignalExitCode(ctx); ok {
-			return code
-		}
-		return ee.code
-	}
-	fmt.Fprintf(stderr, "%s: %s\n", Prog, oneLine(err.Error()))
-	if code, ok := lockd.SignalExitCode(ctx); ok {
-		return code
-	}
-	return codeFor(err)
-}
-
 // oneLine is the message as one safe line (see internal/oneline).
-func oneLine(s string) string { return oneline.Trim(strings.Join(strings.Fields(s), " ")) }
+func oneLine(s string) string { return oneline.Fold(s) }

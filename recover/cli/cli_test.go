@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/home"
@@ -63,8 +64,8 @@ func TestRun_salvageProgress(t *testing.T) {
 	}
 }
 
-// TestExitCode maps each outcome to its documented code.
-func TestExitCode(t *testing.T) {
+// TestExit maps each outcome to its documented code.
+func TestExit(t *testing.T) {
 	maint := fmt.Errorf("swap: %w", &recover.RecoverBusyError{Path: "x"})
 	for _, c := range []struct {
 		err  error
@@ -72,19 +73,19 @@ func TestExitCode(t *testing.T) {
 		msg  string
 	}{
 		{nil, 0, ""},
-		{usagef("bad"), 2, "kanban-recover: bad (see kanban-recover --help)\n"},
-		{&exitError{code: ExitDamaged}, 3, ""},
-		{&exitError{code: ExitMaintenance}, 4, ""},
+		{clikit.Usagef("bad"), 2, "kanban-recover: bad (see kanban-recover --help)\n"},
+		{clikit.Exit(ExitDamaged), 3, ""},
+		{clikit.Exit(ExitMaintenance), 4, ""},
 		{maint, 4, "kanban-recover: swap: another kanban-recover run is already working on x\n"},
 		{fmt.Errorf("wrapped: %w", lockd.ErrMaintenance), 4, "kanban-recover: wrapped: lockd: board under maintenance\n"},
 		{errors.New("boom\nsecond line"), 1, "kanban-recover: boom second line\n"},
 	} {
 		var errb bytes.Buffer
-		if got := ExitCode(context.Background(), c.err, &errb); got != c.want {
-			t.Errorf("ExitCode(%v) = %d, want %d", c.err, got, c.want)
+		if got := Exit(context.Background(), c.err, &errb); got != c.want {
+			t.Errorf("Exit(%v) = %d, want %d", c.err, got, c.want)
 		}
 		if !strings.HasSuffix(errb.String(), c.msg) || (c.msg == "" && errb.Len() > 0) {
-			t.Errorf("ExitCode(%v) printed %q, want %q", c.err, errb.String(), c.msg)
+			t.Errorf("Exit(%v) printed %q, want %q", c.err, errb.String(), c.msg)
 		}
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(&verbInfo{name: "archive", usage: "archive <task_id>… | archive --rm <task_id>…", summary: "archive tasks, or delete archived ones",
+var (
+	archiveVerb = &verbInfo{name: "archive", usage: "archive <task_id>… | archive --rm <task_id>…", summary: "archive tasks, or delete archived ones",
 		maxArgs: -1, nargs: []string{"--rm"}, mutating: true, new: func() command { return &archiveCmd{} },
-		example: "  kanban archive t_abc t_def\n  kanban archive --rm t_abc"})
-}
+		example: "  kanban archive t_abc t_def\n  kanban archive --rm t_abc"}
+)
 
 type archiveCmd struct{ purge []string }
 

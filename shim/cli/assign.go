@@ -10,20 +10,20 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "assign", usage: "assign <task_id> <profile|none>", summary: "assign (or unassign) a task",
+var (
+	assignVerb = &verbInfo{name: "assign", usage: "assign <task_id> <profile|none>", summary: "assign (or unassign) a task",
 		required: []string{"task_id", "profile"}, maxArgs: 2, mutating: true, new: func() command { return &assignCmd{} },
-		example: "  kanban assign t_abc researcher\n  kanban assign t_abc none"})
-	register(&verbInfo{name: "reassign", usage: "reassign <task_id> <profile|none> [--reclaim] [--reason R]", summary: "reassign a task, optionally releasing its claim first",
+		example: "  kanban assign t_abc researcher\n  kanban assign t_abc none"}
+	reassignVerb = &verbInfo{name: "reassign", usage: "reassign <task_id> <profile|none> [--reclaim] [--reason R]", summary: "reassign a task, optionally releasing its claim first",
 		required: []string{"task_id", "profile"}, maxArgs: 2, mutating: true, new: func() command { return &reassignCmd{} },
-		example: "  kanban reassign t_abc backup-model --reclaim --reason \"model outage\""})
-	register(&verbInfo{name: "reclaim", usage: "reclaim <task_id> [--reason R]", summary: "release a running task's claim (worker stopped first)",
+		example: "  kanban reassign t_abc backup-model --reclaim --reason \"model outage\""}
+	reclaimVerb = &verbInfo{name: "reclaim", usage: "reclaim <task_id> [--reason R]", summary: "release a running task's claim (worker stopped first)",
 		required: []string{"task_id"}, maxArgs: 1, mutating: true, new: func() command { return &reclaimCmd{} },
-		example: "  kanban reclaim t_abc --reason \"worker wedged\""})
-	register(&verbInfo{name: "set-model", usage: "set-model <task_id> [model|none] [--provider P]", summary: "set or clear a task's model override",
+		example: "  kanban reclaim t_abc --reason \"worker wedged\""}
+	setModelVerb = &verbInfo{name: "set-model", usage: "set-model <task_id> [model|none] [--provider P]", summary: "set or clear a task's model override",
 		required: []string{"task_id"}, maxArgs: 2, mutating: true, new: func() command { return &setModelCmd{} },
-		example: "  kanban set-model t_abc gpt-5 --provider openai\n  kanban set-model t_abc none"})
-}
+		example: "  kanban set-model t_abc gpt-5 --provider openai\n  kanban set-model t_abc none"}
+)
 
 type assignCmd struct{}
 

@@ -15,17 +15,17 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "attach", usage: "attach <task_id> <path> [--content-type T] [--name N] [--author A]",
+var (
+	attachVerb = &verbInfo{name: "attach", usage: "attach <task_id> <path> [--content-type T] [--name N] [--author A]",
 		summary: "attach a local file to a task", required: []string{"task_id", "path"}, maxArgs: 2, mutating: true,
-		new: func() command { return &attachCmd{} }, example: "  kanban attach t_9fc1a3 ./spec.pdf --name requirements.pdf"})
-	register(&verbInfo{name: "attachments", usage: "attachments <task_id> [--json]", summary: "list a task's attachments",
+		new: func() command { return &attachCmd{} }, example: "  kanban attach t_9fc1a3 ./spec.pdf --name requirements.pdf"}
+	attachmentsVerb = &verbInfo{name: "attachments", usage: "attachments <task_id> [--json]", summary: "list a task's attachments",
 		required: []string{"task_id"}, maxArgs: 1, new: func() command { return &attachmentsCmd{} },
-		example: "  kanban attachments t_9fc1a3 --json"})
-	register(&verbInfo{name: "attach-rm", usage: "attach-rm <attachment_id>", summary: "delete an attachment by id",
+		example: "  kanban attachments t_9fc1a3 --json"}
+	attachRmVerb = &verbInfo{name: "attach-rm", usage: "attach-rm <attachment_id>", summary: "delete an attachment by id",
 		required: []string{"attachment_id"}, maxArgs: 1, mutating: true, new: func() command { return &attachRmCmd{} },
-		example: "  kanban attach-rm 3"})
-}
+		example: "  kanban attach-rm 3"}
+)
 
 type attachCmd struct{ contentType, name, author optString }
 

@@ -8,20 +8,20 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "block", usage: "block <task_id> [reason…] [--ids ID…] [--kind KIND]", summary: "block tasks (a human must unblock)",
+var (
+	blockVerb = &verbInfo{name: "block", usage: "block <task_id> [reason…] [--ids ID…] [--kind KIND]", summary: "block tasks (a human must unblock)",
 		required: []string{"task_id"}, maxArgs: -1, nargs: []string{"--ids"}, mutating: true, new: func() command { return &blockCmd{} },
-		example: "  kanban block t_abc \"need input on the rate-limit key\" --kind needs_input\n  kanban block t_abc waiting --ids t_def t_ghi"})
-	register(&verbInfo{name: "schedule", usage: "schedule <task_id> [reason…] [--ids ID…]", summary: "park tasks until a later unblock",
+		example: "  kanban block t_abc \"need input on the rate-limit key\" --kind needs_input\n  kanban block t_abc waiting --ids t_def t_ghi"}
+	scheduleVerb = &verbInfo{name: "schedule", usage: "schedule <task_id> [reason…] [--ids ID…]", summary: "park tasks until a later unblock",
 		required: []string{"task_id"}, maxArgs: -1, nargs: []string{"--ids"}, mutating: true, new: func() command { return &scheduleCmd{} },
-		example: "  kanban schedule t_abc \"retry after the maintenance window\""})
-	register(&verbInfo{name: "unblock", usage: "unblock <task_id>… [--reason R]", summary: "return blocked or scheduled tasks to the queue",
+		example: "  kanban schedule t_abc \"retry after the maintenance window\""}
+	unblockVerb = &verbInfo{name: "unblock", usage: "unblock <task_id>… [--reason R]", summary: "return blocked or scheduled tasks to the queue",
 		required: []string{"task_ids"}, maxArgs: -1, mutating: true, new: func() command { return &unblockCmd{} },
-		example: "  kanban unblock t_abc --reason \"key provided\""})
-	register(&verbInfo{name: "promote", usage: "promote <task_id> [reason…] [--ids ID…] [--dry-run] [--json]", summary: "move todo/blocked tasks to ready",
+		example: "  kanban unblock t_abc --reason \"key provided\""}
+	promoteVerb = &verbInfo{name: "promote", usage: "promote <task_id> [reason…] [--ids ID…] [--dry-run] [--json]", summary: "move todo/blocked tasks to ready",
 		required: []string{"task_id"}, maxArgs: -1, nargs: []string{"--ids"}, mutating: true, new: func() command { return &promoteCmd{} },
-		example: "  kanban promote t_abc \"parent verified by hand\""})
-}
+		example: "  kanban promote t_abc \"parent verified by hand\""}
+)
 
 type blockCmd struct {
 	ids  []string

@@ -16,11 +16,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "boards", usage: "boards [list|create|rm|switch|show|rename|set-default-workdir] …",
-		summary: "manage boards (ignores --board)", maxArgs: -1, noStore: true, new: func() command { return &boardsCmd{} },
-		example: "  kanban boards create side-project --name \"Side Project\" --switch\n  kanban boards list --json\n  kanban boards rm side-project"})
-}
+var (
+	boardsVerb = &verbInfo{name: "boards", usage: "boards [list|create|rm|switch|show|rename|set-default-workdir] …",
+		summary: "manage boards (ignores --board)", maxArgs: -1, new: func() command { return &boardsCmd{} },
+		example: "  kanban boards create side-project --name \"Side Project\" --switch\n  kanban boards list --json\n  kanban boards rm side-project"}
+)
 
 type boardsCmd struct{}
 

@@ -8,14 +8,14 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "claim", usage: "claim <task_id> [--ttl SECONDS]", summary: "claim a ready task (ready -> running)",
+var (
+	claimVerb = &verbInfo{name: "claim", usage: "claim <task_id> [--ttl SECONDS]", summary: "claim a ready task (ready -> running)",
 		required: []string{"task_id"}, maxArgs: 1, mutating: true, new: func() command { return &claimCmd{} },
-		example: "  kanban claim t_9fc1a3 --ttl 600"})
-	register(&verbInfo{name: "heartbeat", usage: "heartbeat <task_id> [--note TEXT]", summary: "record worker liveness on a running task",
+		example: "  kanban claim t_9fc1a3 --ttl 600"}
+	heartbeatVerb = &verbInfo{name: "heartbeat", usage: "heartbeat <task_id> [--note TEXT]", summary: "record worker liveness on a running task",
 		required: []string{"task_id"}, maxArgs: 1, mutating: true, new: func() command { return &heartbeatCmd{} },
-		example: "  kanban heartbeat $HERMES_KANBAN_TASK --note \"tests passing, writing docs\""})
-}
+		example: "  kanban heartbeat $HERMES_KANBAN_TASK --note \"tests passing, writing docs\""}
+)
 
 type claimCmd struct{ ttl int64 }
 

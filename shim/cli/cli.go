@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -23,6 +22,9 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
+
+// Prog is the command name used in messages.
+const Prog = "kanban"
 
 // App is one invocation's environment.
 type App struct {
@@ -48,7 +50,7 @@ type App struct {
 
 // NewApp returns an App on the real process environment.
 func NewApp() *App {
-	return &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Env: home.OSEnv(), Prog: "kanban", Interactive: isTerminal(os.Stderr)}
+	return &App{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Env: home.OSEnv(), Prog: Prog, Interactive: isTerminal(os.Stderr)}
 }
 
 func (a *App) now() time.Time {
@@ -58,61 +60,37 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-// ExitError carries an exit code and (optionally) the one line to print.
-type ExitError struct {
-	Code int
-	Msg  string
-}
+// usagef is a usage error (exit 2): the whole stderr line.
+func usagef(format string, args ...any) error { return clikit.Usagef(format, args...) }
 
-func (e *ExitError) Error() string { return e.Msg }
-
-// usagef is a usage error (exit 2).
-func usagef(format string, args ...any) error {
-	return &ExitError{Code: 2, Msg: fmt.Sprintf(format, args...)}
-}
-
-// failf is a runtime failure (exit 1) with its own message.
-func failf(format string, args ...any) error {
-	return &ExitError{Code: 1, Msg: fmt.Sprintf(format, args...)}
-}
+// failf is a runtime failure (exit 1) with its own whole stderr line.
+func failf(format string, args ...any) error { return clikit.Failf(format, args...) }
 
 // errFailedQuietly: per-item failures were already printed (bulk verbs).
-var errFailedQuietly = &ExitError{Code: 1}
+var errFailedQuietly = clikit.Exit(1)
+
+// program reports kanban's errors as upstream does: silently after a
+// signal, and a damaged board as "could not initialize database".
+var program = clikit.Program{Name: Prog, Failure: failure}
 
 // Exit prints err (if any) to stderr and returns the process exit code;
 // the only place errors become exit codes. A command cut short by a signal
 // exits 128+signal.
-func Exit(ctx context.Context, err error, stderr io.Writer, prog string) int {
-	if err == nil {
-		return 0
-	}
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		if ee.Msg != "" {
-			fmt.Fprintln(stderr, oneLine(ee.Msg))
-		}
-		return ee.Code
-	}
-	if code, ok := lockd.SignalExitCode(ctx); ok {
-		if !errors.Is(err, context.Canceled) {
-			var se *lockd.SignalError
-			if !errors.As(err, &se) {
-				fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err.Error()))
-			}
-		}
-		return code
-	}
+func Exit(ctx context.Context, err error, stderr io.Writer) int {
+	return program.Exit(ctx, err, stderr)
+}
+
+// failure is the message and code of an error no verb turned into its
+// own line.
+func failure(err error) (int, string) {
 	var ce *store.CorruptError
-	if errors.As(err, &ce) {
-		fmt.Fprintf(stderr, "%s: could not initialize database: %s\n", prog, oneLine(err.Error()))
-		return 1
+	switch {
+	case errors.As(err, &ce):
+		return 1, "could not initialize database: " + err.Error()
+	case errors.Is(err, store.ErrInvalid):
+		return 1, store.InvalidMessage(err)
 	}
-	msg := err.Error()
-	if errors.Is(err, store.ErrInvalid) {
-		msg = store.InvalidMessage(err)
-	}
-	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(msg))
-	return 1
+	return 1, err.Error()
 }
 
 // oneLine is the message as one safe line (see internal/oneline): user
@@ -123,7 +101,7 @@ func oneLine(s string) string { return oneline.Trim(s) }
 // name), following upstream's order of checks.
 func Run(ctx context.Context, a *App, args []string) (err error) {
 	if a.Prog == "" {
-		a.Prog = "kanban"
+		a.Prog = Prog
 	}
 	a.boards = home.NewBoards(a.Env)
 	a.config, a.configErr = home.LoadConfig(a.Env)
@@ -143,7 +121,7 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 	}
 	a.allowNetworkFS = g.allowNetworkFS || a.Env.Getenv("HERMES_KANBAN_ALLOW_NETWORK_FS") == "1" || a.config.Bool("allow_network_fs", false)
 	action := rest[0]
-	v, ok := lookupVerb(action)
+	v, ok := verbs.Lookup(action)
 	if !ok {
 		return unsupported(ctx, a, action, args)
 	}
@@ -161,9 +139,6 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 		if err := a.pinBoard(*g.board); err != nil {
 			return err
 		}
-	}
-	if v.noStore {
-		return runVerb(ctx, a, v, rest[1:])
 	}
 	return runVerb(ctx, a, v, rest[1:])
 }
@@ -232,20 +207,14 @@ func (a *App) storeOptions() store.Options {
 		// undo or finish it, as kanban-recover auto would.
 		return recover.ResolveSwap(ctx, recover.SwapOptions{DBPath: db, LeaseTimeout: opts.LeaseTimeout})
 	}
-	if op := a.Env.Getenv("KANBANSHIM_TEST_PAUSE_IN_TXN"); op != "" && opts.Hooks == nil {
-		opts.Hooks = pauseHook(op, a.Stderr)
-	}
 	if v, ok := a.peerOverride(); ok {
 		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
 	}
 	if g, err := dispatch.ReclaimGrace(a.Env.Getenv, a.config); err == nil {
 		opts.Terminate = dispatch.Terminator(g)
 	}
-	if name, ok := faultHookOptions(a.Env.Getenv); ok {
-		opts.VFS = name
-	}
-	if ft := a.Env.Getenv("KANBANSHIM_TEST_FSTYPE"); ft != "" {
-		opts.Filesystem = func(string) store.FSInfo { return store.FSInfo{Name: ft, Network: ft != "local"} }
+	if testHooks != nil {
+		testHooks(a.Env.Getenv, a.Stderr, &opts)
 	}
 	return opts
 }
@@ -284,8 +253,7 @@ func (a *App) errLine(format string, args ...any) {
 // runVerb parses a verb's flags and runs it.
 func runVerb(ctx context.Context, a *App, v *verbInfo, args []string) error {
 	cmd := v.new()
-	fs := pflag.NewFlagSet(a.Prog+" "+v.name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := clikit.NewFlagSet(a.Prog + " " + v.name)
 	fs.SortFlags = false
 	var help bool
 	fs.BoolVarP(&help, "help", "h", false, "show this help")
@@ -344,26 +312,6 @@ func (a *App) peerOverride() (store.PeerInfo, bool) {
 		return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
 	}
 	return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: store.WALResetAffected(v)}, true
-}
-
-// pauseHook is a test hook (KANBANSHIM_TEST_PAUSE_IN_TXN=<op prefix>): a
-// write transaction whose op starts with the prefix announces itself on
-// stderr and waits inside BEGIN IMMEDIATE … COMMIT for up to 60 s, or
-// until the command is cancelled, so tests can signal or kill a writer
-// mid-transaction.
-func pauseHook(prefix string, stderr io.Writer) *store.Hooks {
-	return &store.Hooks{InTxn: func(ctx context.Context, op string) error {
-		if !strings.HasPrefix(op, prefix) {
-			return nil
-		}
-		fmt.Fprintf(stderr, "kanbanshim-test: paused in transaction %q\n", op)
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(60 * time.Second):
-			return nil
-		}
-	}}
 }
 
 // repairBoard is the --board the corrupt-board message names: none when

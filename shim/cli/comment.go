@@ -10,11 +10,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "comment", usage: "comment <task_id> <text…> [--author NAME] [--max-len N]", summary: "add a comment to a task",
+var (
+	commentVerb = &verbInfo{name: "comment", usage: "comment <task_id> <text…> [--author NAME] [--max-len N]", summary: "add a comment to a task",
 		required: []string{"task_id", "text"}, maxArgs: -1, mutating: true, new: func() command { return &commentCmd{} },
-		example: "  kanban comment t_9fc1a3 \"blocked on the API key\" --author ops"})
-}
+		example: "  kanban comment t_9fc1a3 \"blocked on the API key\" --author ops"}
+)
 
 type commentCmd struct {
 	author optString

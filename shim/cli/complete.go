@@ -12,15 +12,15 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "complete", usage: "complete <task_id>… [--result R] [--summary S] [--metadata JSON] [--force]",
+var (
+	completeVerb = &verbInfo{name: "complete", usage: "complete <task_id>… [--result R] [--summary S] [--metadata JSON] [--force]",
 		summary: "mark tasks done", required: []string{"task_ids"}, maxArgs: -1, mutating: true,
 		new:     func() command { return &completeCmd{} },
-		example: "  kanban complete t_9fc1a3 --summary \"shipped v2\" --metadata '{\"pr\": 42}'\n  kanban complete t_a t_b t_c --result \"bulk close\""})
-	register(&verbInfo{name: "edit", usage: "edit <task_id> [--title T] [--body B] [--priority N] [--result R [--summary S] [--metadata JSON]]",
+		example: "  kanban complete t_9fc1a3 --summary \"shipped v2\" --metadata '{\"pr\": 42}'\n  kanban complete t_a t_b t_c --result \"bulk close\""}
+	editVerb = &verbInfo{name: "edit", usage: "edit <task_id> [--title T] [--body B] [--priority N] [--result R [--summary S] [--metadata JSON]]",
 		summary: "edit a task, or backfill the result of a done task", required: []string{"task_id"}, maxArgs: 1, mutating: true,
-		new: func() command { return &editCmd{} }, example: "  kanban edit t_9fc1a3 --result \"final numbers attached\""})
-}
+		new: func() command { return &editCmd{} }, example: "  kanban edit t_9fc1a3 --result \"final numbers attached\""}
+)
 
 type completeCmd struct {
 	result, summary, metadata optString

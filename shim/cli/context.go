@@ -8,11 +8,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "context", usage: "context <task_id>", summary: "print the context a worker sees for a task",
+var (
+	contextVerb = &verbInfo{name: "context", usage: "context <task_id>", summary: "print the context a worker sees for a task",
 		required: []string{"task_id"}, maxArgs: 1, new: func() command { return &contextCmd{} },
-		example: "  kanban context $HERMES_KANBAN_TASK"})
-}
+		example: "  kanban context $HERMES_KANBAN_TASK"}
+)
 
 type contextCmd struct{}
 

@@ -12,13 +12,13 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "create", usage: "create <title> [--assignee P] [--body B] [--parent ID]... [options]",
+var (
+	createVerb = &verbInfo{name: "create", usage: "create <title> [--assignee P] [--body B] [--parent ID]... [options]",
 		summary: "create a task", required: []string{"title"}, maxArgs: 1, mutating: true,
 		new: func() command { return &createCmd{} },
 		example: "  kanban create \"Design auth schema\" --assignee backend-dev --priority 2\n" +
-			"  ID=$(kanban create \"Implement API\" --assignee backend-dev --parent $SCHEMA --json | jq -r .id)"})
-}
+			"  ID=$(kanban create \"Implement API\" --assignee backend-dev --parent $SCHEMA --json | jq -r .id)"}
+)
 
 type createCmd struct {
 	body, assignee, workspace, branch, project, tenant, idem, maxRuntime, model, provider, contract, bodyFile optString

@@ -14,26 +14,27 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "dispatch", usage: "dispatch [--dry-run] [--max N] [--failure-limit N] [--max-workers N] [--json]",
+var (
+	dispatchVerb = &verbInfo{name: "dispatch", usage: "dispatch [--dry-run] [--max N] [--failure-limit N] [--max-workers N] [--json]",
 		summary: "run one dispatcher pass (reclaim, promote, spawn within the caps)", maxArgs: 0, mutating: true,
 		new:     func() command { return &dispatchCmd{} },
-		example: "  kanban dispatch --dry-run\n  kanban dispatch --max 2 --json"})
-	register(&verbInfo{name: "daemon", usage: "daemon [--interval S] [--max N] [--failure-limit N] [--max-workers N] [--pidfile P] [--board SLUG] [-v]",
+		example: "  kanban dispatch --dry-run\n  kanban dispatch --max 2 --json"}
+	daemonVerb = &verbInfo{name: "daemon", usage: "daemon [--interval S] [--max N] [--failure-limit N] [--max-workers N] [--pidfile P] [--board SLUG] [-v]",
 		summary: "run the dispatcher in a loop (replaces the gateway's embedded one)", maxArgs: 0, mutating: true,
 		new:     func() command { return &daemonCmd{} },
-		example: "  kanban daemon --interval 10 -v\n  kanban daemon --board research --pidfile /run/kanban-daemon.pid"})
-	register(&verbInfo{name: "supervise", usage: "supervise --task T --run R [--grace S] -- <worker argv>",
+		example: "  kanban daemon --interval 10 -v\n  kanban daemon --board research --pidfile /run/kanban-daemon.pid"}
+	superviseVerb = &verbInfo{name: "supervise", usage: "supervise --task T --run R [--grace S] -- <worker argv>",
 		summary: "run one worker under a slot, with reclaim grace (started by the dispatcher)", maxArgs: -1, mutating: true,
 		new:     func() command { return &superviseCmd{} },
-		example: "  kanban supervise --task t_9fc1a3 --run 12 -- hermes -p alice --cli --accept-hooks chat -q \"work kanban task t_9fc1a3\""})
-}
+		example: "  kanban supervise --task t_9fc1a3 --run 12 -- hermes -p alice --cli --accept-hooks chat -q \"work kanban task t_9fc1a3\""}
+)
 
 // dispatchOpts are the flags dispatch and daemon share.
 type dispatchOpts struct {
@@ -305,7 +306,7 @@ func (c *superviseCmd) run(ctx context.Context, a *App, argv []string) error {
 		return failf("%s supervise: %s", a.Prog, oneLine(err.Error()))
 	}
 	if code != 0 {
-		return &ExitError{Code: code}
+		return clikit.Exit(code) // the worker's own code, even after a signal
 	}
 	return nil
 }

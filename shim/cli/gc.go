@@ -8,11 +8,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "gc", usage: "gc [--event-retention-days N] [--log-retention-days N]",
+var (
+	gcVerb = &verbInfo{name: "gc", usage: "gc [--event-retention-days N] [--log-retention-days N]",
 		summary: "remove finished tasks' scratch workspaces, old events and old worker logs", maxArgs: 0, mutating: true,
-		new: func() command { return &gcCmd{} }, example: "  kanban gc\n  kanban gc --event-retention-days 90 --log-retention-days 7"})
-}
+		new: func() command { return &gcCmd{} }, example: "  kanban gc\n  kanban gc --event-retention-days 90 --log-retention-days 7"}
+)
 
 type gcCmd struct{ eventDays, logDays int64 }
 

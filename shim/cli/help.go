@@ -14,7 +14,7 @@ func topHelp(prog string) string {
 	b.WriteString("Options (before the action):\n")
 	b.WriteString("  --board <slug>       board to use (default: current board, `boards switch`, HERMES_KANBAN_BOARD)\n")
 	b.WriteString("  --allow-network-fs   allow a WAL board on NFS/SMB/FUSE/9p/virtiofs (unsafe across hosts)\n\nActions:\n")
-	for _, v := range registry {
+	for _, v := range verbs {
 		name := v.name
 		if len(v.aliases) > 0 {
 			name += " (" + strings.Join(v.aliases, ", ") + ")"

@@ -6,11 +6,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(&verbInfo{name: "init", usage: "init", summary: "create the board database (optional: any command does it)",
+var (
+	initVerb = &verbInfo{name: "init", usage: "init", summary: "create the board database (optional: any command does it)",
 		maxArgs: 0, mutating: true, new: func() command { return &initCmd{} },
-		example: "  kanban init\n  HERMES_HOME=/srv/hermes kanban init"})
-}
+		example: "  kanban init\n  HERMES_HOME=/srv/hermes kanban init"}
+)
 
 type initCmd struct{}
 

@@ -6,14 +6,14 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(&verbInfo{name: "link", usage: "link <parent_id> <child_id>", summary: "make a task depend on another",
+var (
+	linkVerb = &verbInfo{name: "link", usage: "link <parent_id> <child_id>", summary: "make a task depend on another",
 		required: []string{"parent_id", "child_id"}, maxArgs: 2, mutating: true, new: func() command { return &linkCmd{} },
-		example: "  kanban link t_parent t_child"})
-	register(&verbInfo{name: "unlink", usage: "unlink <parent_id> <child_id>", summary: "remove a dependency",
+		example: "  kanban link t_parent t_child"}
+	unlinkVerb = &verbInfo{name: "unlink", usage: "unlink <parent_id> <child_id>", summary: "remove a dependency",
 		required: []string{"parent_id", "child_id"}, maxArgs: 2, mutating: true, new: func() command { return &unlinkCmd{} },
-		example: "  kanban unlink t_parent t_child"})
-}
+		example: "  kanban unlink t_parent t_child"}
+)
 
 type linkCmd struct{}
 

@@ -11,11 +11,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "list", aliases: []string{"ls"}, usage: "list [--mine] [--assignee P] [--status S] [--tenant T] [--archived] [--sort KEY] [--json]",
+var (
+	listVerb = &verbInfo{name: "list", aliases: []string{"ls"}, usage: "list [--mine] [--assignee P] [--status S] [--tenant T] [--archived] [--sort KEY] [--json]",
 		summary: "list tasks", maxArgs: 0, new: func() command { return &listCmd{} },
-		example: "  kanban list\n  kanban ls --status ready --json\n  kanban --board side-project list --sort created"})
-}
+		example: "  kanban list\n  kanban ls --status ready --json\n  kanban --board side-project list --sort created"}
+)
 
 type listCmd struct {
 	mine, archived, json                     bool

@@ -17,11 +17,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 )
 
-func init() {
-	register(&verbInfo{name: "locks", usage: "locks [--json]", summary: "who holds the board's locks and who has it open (kanbanshim)",
-		maxArgs: 0, noStore: true, new: func() command { return &locksCmd{} },
-		example: "  kanban locks\n  kanban --board ops locks --json"})
-}
+var (
+	locksVerb = &verbInfo{name: "locks", usage: "locks [--json]", summary: "who holds the board's locks and who has it open (kanbanshim)",
+		maxArgs: 0, new: func() command { return &locksCmd{} },
+		example: "  kanban locks\n  kanban --board ops locks --json"}
+)
 
 // locksCmd shows the current board's lock state. It opens no database
 // and takes no lock (everything comes from the lock files, /proc/locks

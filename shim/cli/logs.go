@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(&verbInfo{name: "log", usage: "log <task_id> [--tail N]", summary: "print a task's worker log",
+var (
+	logVerb = &verbInfo{name: "log", usage: "log <task_id> [--tail N]", summary: "print a task's worker log",
 		required: []string{"task_id"}, maxArgs: 1, new: func() command { return &logCmd{} },
-		example: "  kanban log t_9fc1a3\n  kanban log t_9fc1a3 --tail 4096"})
-}
+		example: "  kanban log t_9fc1a3\n  kanban log t_9fc1a3 --tail 4096"}
+)
 
 type logCmd struct{ tail optInt }
 

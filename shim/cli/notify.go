@@ -11,18 +11,18 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "notify-subscribe", usage: "notify-subscribe <task_id> --platform P --chat-id C [--thread-id T] [options]",
+var (
+	notifySubscribeVerb = &verbInfo{name: "notify-subscribe", usage: "notify-subscribe <task_id> --platform P --chat-id C [--thread-id T] [options]",
 		summary: "subscribe a gateway chat to a task's terminal events", required: []string{"task_id"}, maxArgs: 1, mutating: true,
 		new:     func() command { return &notifySubCmd{} },
-		example: "  kanban notify-subscribe t_9fc1a3 --platform telegram --chat-id 12345 --delivery-mode notify+wake"})
-	register(&verbInfo{name: "notify-list", usage: "notify-list [task_id] [--json]", summary: "list notification subscriptions",
-		maxArgs: 1, new: func() command { return &notifyListCmd{} }, example: "  kanban notify-list\n  kanban notify-list t_9fc1a3 --json"})
-	register(&verbInfo{name: "notify-unsubscribe", usage: "notify-unsubscribe <task_id> --platform P --chat-id C [--thread-id T]",
+		example: "  kanban notify-subscribe t_9fc1a3 --platform telegram --chat-id 12345 --delivery-mode notify+wake"}
+	notifyListVerb = &verbInfo{name: "notify-list", usage: "notify-list [task_id] [--json]", summary: "list notification subscriptions",
+		maxArgs: 1, new: func() command { return &notifyListCmd{} }, example: "  kanban notify-list\n  kanban notify-list t_9fc1a3 --json"}
+	notifyUnsubscribeVerb = &verbInfo{name: "notify-unsubscribe", usage: "notify-unsubscribe <task_id> --platform P --chat-id C [--thread-id T]",
 		summary: "remove a gateway subscription from a task", required: []string{"task_id"}, maxArgs: 1, mutating: true,
 		new:     func() command { return &notifyUnsubCmd{} },
-		example: "  kanban notify-unsubscribe t_9fc1a3 --platform telegram --chat-id 12345"})
-}
+		example: "  kanban notify-unsubscribe t_9fc1a3 --platform telegram --chat-id 12345"}
+)
 
 // notifyTarget is the subscription key shared by subscribe and unsubscribe.
 type notifyTarget struct{ platform, chatID, threadID optString }

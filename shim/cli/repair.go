@@ -10,13 +10,13 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	// noStore: repair runs before auto-init, which refuses a damaged
-	// board, and it must not create a missing one.
-	register(&verbInfo{name: "repair", usage: "repair [--json]", summary: "check the board's integrity and rebuild damaged indexes",
-		maxArgs: 0, mutating: true, noStore: true, new: func() command { return &repairCmd{} },
-		example: "  kanban repair\n  kanban --board side-project repair --json"})
-}
+var (
+	// repair never opens the board through a.open (auto-init): that
+	// refuses a damaged board and would create a missing one.
+	repairVerb = &verbInfo{name: "repair", usage: "repair [--json]", summary: "check the board's integrity and rebuild damaged indexes",
+		maxArgs: 0, mutating: true, new: func() command { return &repairCmd{} },
+		example: "  kanban repair\n  kanban --board side-project repair --json"}
+)
 
 // repairMaxLines is how many integrity_check lines the text report shows.
 const repairMaxLines = 10

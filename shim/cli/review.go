@@ -9,18 +9,18 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "request-review", usage: "request-review <task_id> [--summary S] [--reviewer P] [--metadata JSON] [--force]",
+var (
+	requestReviewVerb = &verbInfo{name: "request-review", usage: "request-review <task_id> [--summary S] [--reviewer P] [--metadata JSON] [--force]",
 		summary: "hand a task to review (implementation done, awaiting review)", required: []string{"task_id"}, maxArgs: 1, mutating: true,
 		new:     func() command { return &requestReviewCmd{} },
-		example: "  kanban request-review $HERMES_KANBAN_TASK --summary \"API done, tests green\" --reviewer reviewer"})
-	register(&verbInfo{name: "request-changes", usage: "request-changes <task_id> <reason…>",
+		example: "  kanban request-review $HERMES_KANBAN_TASK --summary \"API done, tests green\" --reviewer reviewer"}
+	requestChangesVerb = &verbInfo{name: "request-changes", usage: "request-changes <task_id> <reason…>",
 		summary: "reviewer verdict: return the task to its implementer", required: []string{"task_id", "reason"}, maxArgs: -1, mutating: true,
-		new: func() command { return &requestChangesCmd{} }, example: "  kanban request-changes $HERMES_KANBAN_TASK missing tests for the error path"})
-	register(&verbInfo{name: "reopen-review", usage: "reopen-review <task_id>… [--reason R]",
+		new: func() command { return &requestChangesCmd{} }, example: "  kanban request-changes $HERMES_KANBAN_TASK missing tests for the error path"}
+	reopenReviewVerb = &verbInfo{name: "reopen-review", usage: "reopen-review <task_id>… [--reason R]",
 		summary: "send tasks in review back for changes (review -> ready/todo)", required: []string{"task_ids"}, maxArgs: -1, mutating: true,
-		new: func() command { return &reopenReviewCmd{} }, example: "  kanban reopen-review t_9fc1a3 --reason \"handle the empty list\""})
-}
+		new: func() command { return &reopenReviewCmd{} }, example: "  kanban reopen-review t_9fc1a3 --reason \"handle the empty list\""}
+)
 
 type requestReviewCmd struct {
 	summary, reviewer, metadata optString

@@ -7,11 +7,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() {
-	register(&verbInfo{name: "runs", usage: "runs <task_id> [--json] [--state-type status|outcome --state-name V]", summary: "show a task's attempt history",
+var (
+	runsVerb = &verbInfo{name: "runs", usage: "runs <task_id> [--json] [--state-type status|outcome --state-name V]", summary: "show a task's attempt history",
 		required: []string{"task_id"}, maxArgs: 1, new: func() command { return &runsCmd{} },
-		example: "  kanban runs t_9fc1a3\n  kanban runs t_9fc1a3 --state-type outcome --state-name crashed --json"})
-}
+		example: "  kanban runs t_9fc1a3\n  kanban runs t_9fc1a3 --state-type outcome --state-name crashed --json"}
+)
 
 type runsCmd struct {
 	json      bool

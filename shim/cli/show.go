@@ -11,11 +11,11 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "show", usage: "show <task_id> [--json] [--state-type status|outcome --state-name V]",
+var (
+	showVerb = &verbInfo{name: "show", usage: "show <task_id> [--json] [--state-type status|outcome --state-name V]",
 		summary: "show a task with comments, events and runs", required: []string{"task_id"}, maxArgs: 1,
-		new: func() command { return &showCmd{} }, example: "  kanban show t_9fc1a3\n  kanban show t_9fc1a3 --json | jq .runs"})
-}
+		new: func() command { return &showCmd{} }, example: "  kanban show t_9fc1a3\n  kanban show t_9fc1a3 --json | jq .runs"}
+)
 
 type showCmd struct {
 	json      bool

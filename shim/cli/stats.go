@@ -9,12 +9,12 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/py"
 )
 
-func init() {
-	register(&verbInfo{name: "stats", usage: "stats [--json]", summary: "counts by status and assignee",
-		maxArgs: 0, new: func() command { return &statsCmd{} }, example: "  kanban stats --json"})
-	register(&verbInfo{name: "assignees", usage: "assignees [--json]", summary: "known profiles and their task counts",
-		maxArgs: 0, new: func() command { return &assigneesCmd{} }, example: "  kanban assignees"})
-}
+var (
+	statsVerb = &verbInfo{name: "stats", usage: "stats [--json]", summary: "counts by status and assignee",
+		maxArgs: 0, new: func() command { return &statsCmd{} }, example: "  kanban stats --json"}
+	assigneesVerb = &verbInfo{name: "assignees", usage: "assignees [--json]", summary: "known profiles and their task counts",
+		maxArgs: 0, new: func() command { return &assigneesCmd{} }, example: "  kanban assignees"}
+)
 
 // workflowStatuses is upstream's DEFAULT_WORKFLOW order for `stats`.
 var workflowStatuses = []string{"triage", "todo", "scheduled", "ready", "running", "blocked", "review", "done"}

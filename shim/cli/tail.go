@@ -15,14 +15,14 @@ import (
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-func init() {
-	register(&verbInfo{name: "tail", usage: "tail <task_id> [--interval SECONDS]", summary: "follow a task's event stream",
+var (
+	tailVerb = &verbInfo{name: "tail", usage: "tail <task_id> [--interval SECONDS]", summary: "follow a task's event stream",
 		required: []string{"task_id"}, maxArgs: 1, new: func() command { return &tailCmd{} },
-		example: "  kanban tail t_9fc1a3\n  kanban tail t_9fc1a3 --interval 0.2"})
-	register(&verbInfo{name: "watch", usage: "watch [--assignee P] [--tenant T] [--kinds a,b] [--interval SECONDS]",
+		example: "  kanban tail t_9fc1a3\n  kanban tail t_9fc1a3 --interval 0.2"}
+	watchVerb = &verbInfo{name: "watch", usage: "watch [--assignee P] [--tenant T] [--kinds a,b] [--interval SECONDS]",
 		summary: "live-stream board events (Ctrl-C to stop)", maxArgs: 0, new: func() command { return &watchCmd{} },
-		example: "  kanban watch\n  kanban watch --kinds completed,blocked,gave_up --assignee researcher"})
-}
+		example: "  kanban watch\n  kanban watch --kinds completed,blocked,gave_up --assignee researcher"}
+)
 
 // watchBatch is how many events one watch poll reads, as upstream.
 const watchBatch = 200

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/internal/clikit"
 )
 
 // command is one verb: its flags live in the struct (no package-level
@@ -24,7 +26,6 @@ type verbInfo struct {
 	maxArgs  int      // -1: no limit
 	nargs    []string // options taking one or more values (argparse nargs='+')
 	mutating bool     // refused in delegate_task child contexts
-	noStore  bool     // runs without opening the board
 	new      func() command
 }
 
@@ -41,16 +42,22 @@ func (v *verbInfo) mutates(args []string) bool {
 	return v.mutating
 }
 
-// registry lists the verbs kanbanshim implements, in help order.
-var registry []*verbInfo
+func (v *verbInfo) Name() string      { return v.name }
+func (v *verbInfo) Aliases() []string { return v.aliases }
 
-func register(v *verbInfo) { registry = append(registry, v) }
-
-func lookupVerb(name string) (*verbInfo, bool) {
-	for _, v := range registry {
-		if v.name == name || contains(v.aliases, name) {
-			return v, true
-		}
-	}
-	return nil, false
+// verbs are the verbs kanbanshim implements, in upstream's help order
+// (its parser's), with kanbanshim's own next to their kin: supervise
+// after daemon, locks after repair; boards last.
+var verbs = clikit.Table[*verbInfo]{
+	initVerb, createVerb, listVerb, showVerb,
+	assignVerb, reassignVerb, reclaimVerb, setModelVerb,
+	linkVerb, unlinkVerb, claimVerb, commentVerb, completeVerb,
+	blockVerb, scheduleVerb, unblockVerb, promoteVerb, archiveVerb,
+	requestReviewVerb, requestChangesVerb, reopenReviewVerb, editVerb,
+	heartbeatVerb, runsVerb, logVerb, contextVerb, tailVerb, watchVerb,
+	statsVerb, assigneesVerb,
+	dispatchVerb, daemonVerb, superviseVerb, gcVerb, repairVerb, locksVerb,
+	attachVerb, attachmentsVerb, attachRmVerb,
+	notifySubscribeVerb, notifyListVerb, notifyUnsubscribeVerb,
+	boardsVerb,
 }

@@ -57,7 +57,7 @@ func (e *verbsEnv) run(tb testing.TB, args ...string) (string, string, int) {
 	tb.Helper()
 	a, out, errb := e.app()
 	ctx := context.Background()
-	code := Exit(ctx, Run(ctx, a, args), a.Stderr, a.Prog)
+	code := Exit(ctx, Run(ctx, a, args), a.Stderr)
 	return out.String(), errb.String(), code
 }
 
@@ -102,7 +102,7 @@ func TestVerbsHelperProcess(t *testing.T) {
 	}
 	ctx, stop := lockd.Drain(context.Background())
 	app := NewApp()
-	code := Exit(ctx, Run(ctx, app, args), app.Stderr, app.Prog)
+	code := Exit(ctx, Run(ctx, app, args), app.Stderr)
 	stop()
 	os.Exit(code)
 }

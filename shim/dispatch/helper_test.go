@@ -52,7 +52,7 @@ func runKanban() int {
 	ctx, stop := lockd.Drain(context.Background())
 	defer stop()
 	app := cli.NewApp()
-	return cli.Exit(ctx, cli.Run(ctx, app, os.Args[1:]), app.Stderr, app.Prog)
+	return cli.Exit(ctx, cli.Run(ctx, app, os.Args[1:]), app.Stderr)
 }
 
 // linkSelf makes path run this test binary (a hard link, else a copy), so
