@@ -68,8 +68,13 @@ type AutoReport struct {
 	Diff    *DiffReport    `json:"diff,omitempty"`
 	Swap    *SwapReport    `json:"swap,omitempty"`
 	After   *CheckReport   `json:"after,omitempty"` // the check after the repair
-	Notes   []string       `json:"notes,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	// WithLoss says a repair swapped in a board missing rows, or possibly
+	// missing them, and Loss (the salvage's own) what and how many: the
+	// status stays "repaired" (exit 0), so scripts read these.
+	WithLoss bool     `json:"with_loss"`
+	Loss     *Loss    `json:"loss,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Auto checks the board and, when its file is damaged, repairs it:
@@ -323,7 +328,7 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.rep.Salvage = sal
+	a.rep.Salvage, a.rep.Loss = sal, sal.Loss
 	if sal.RowsRecovered == 0 && sal.FileSize >= minSalvageBytes {
 		return fmt.Errorf("the salvage recovered no rows from a %d-byte file; not swapping it in automatically (inspect with `kanban-recover salvage` and `diff`)", sal.FileSize)
 	}
@@ -340,7 +345,11 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 		return err
 	}
 	a.rep.Action = ActionSalvage
-	return a.recheck(ctx)
+	if err := a.recheck(ctx); err != nil {
+		return err
+	}
+	a.rep.WithLoss = sal.Loss.Lossy()
+	return nil
 }
 
 // refuseBusy fails fast, before the salvage, when the swap would refuse:

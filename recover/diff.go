@@ -31,6 +31,12 @@ type DiffReport struct {
 	OldReadBy string      `json:"old_read_by"` // sqlite, or salvage when SQLite could not read it
 	NewReadBy string      `json:"new_read_by"`
 	Tables    []TableDiff `json:"tables"`
+	// OldLoss is, for an old board read by the salvager, what it held
+	// that no readable page gives back and the new board lacks too: rows
+	// the comparison cannot see. NewLoss is the same for a salvaged new
+	// board. nil for a side SQLite read.
+	OldLoss *Loss `json:"old_loss,omitempty"`
+	NewLoss *Loss `json:"new_loss,omitempty"`
 }
 
 // TableDiff is one table's differences; the key lists hold at most 100.
@@ -45,7 +51,8 @@ type TableDiff struct {
 	ChangedKeys []string `json:"changed_keys,omitempty"`
 }
 
-// Equal reports whether the boards hold the same rows.
+// Equal reports whether the boards hold the same readable rows; see
+// OldLoss and NewLoss for the rows neither side could read.
 func (r *DiffReport) Equal() bool {
 	for _, t := range r.Tables {
 		if t.OnlyOld+t.OnlyNew+t.Changed > 0 {
@@ -71,15 +78,16 @@ type sideTable map[string]map[string]string
 // the salvager's extractor, so a damaged board can still be compared with
 // its salvaged copy.
 func Diff(ctx context.Context, oldPath, newPath string) (*DiffReport, error) {
-	oldT, oldBy, err := readSide(ctx, oldPath)
+	oldT, oldBy, oldLoss, err := readSide(ctx, oldPath)
 	if err != nil {
 		return nil, fmt.Errorf("diff: old: %w", err)
 	}
-	newT, newBy, err := readSide(ctx, newPath)
+	newT, newBy, newLoss, err := readSide(ctx, newPath)
 	if err != nil {
 		return nil, fmt.Errorf("diff: new: %w", err)
 	}
-	r := &DiffReport{Old: oldPath, New: newPath, OldReadBy: oldBy, NewReadBy: newBy}
+	r := &DiffReport{Old: oldPath, New: newPath, OldReadBy: oldBy, NewReadBy: newBy, NewLoss: newLoss}
+	r.OldLoss = oldLoss.Without(func(table, key string) bool { _, ok := newT[table][key]; return ok })
 	for _, name := range tableNames(oldT, newT) {
 		r.Tables = append(r.Tables, diffTable(name, oldT[name], newT[name]))
 	}
@@ -182,25 +190,26 @@ func cmpValue(v any) string {
 	return fmt.Sprint(v)
 }
 
-// readSide loads every table of the board at path.
-func readSide(ctx context.Context, path string) (map[string]sideTable, string, error) {
+// readSide loads every table of the board at path, and what it lost when
+// the salvager had to read it.
+func readSide(ctx context.Context, path string) (map[string]sideTable, string, *Loss, error) {
 	sc, err := copyBoard(ctx, path)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	defer sc.Close()
 	if tables, ok, err := readBySQLite(ctx, sc.DB); err != nil || ok {
-		return tables, ReadBySQLite, err
+		return tables, ReadBySQLite, nil, err
 	}
 	img, err := Load(ctx, sc.DB)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	ex, err := Extract(ctx, img)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return fromExtraction(ex), ReadBySalvage, nil
+	return fromExtraction(ex), ReadBySalvage, ex.Loss, nil
 }
 
 // readBySQLite reads the copy with SQLite if quick_check passes; ok is false

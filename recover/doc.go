@@ -19,6 +19,11 @@
 //	                                        inserted by column name, integrity_check,
 //	                                        fsync and an atomic no-clobber link
 //
+// What the pages held that could not be read is a Loss (loss.go,
+// lossscan.go, witness.go): unreadable pages by table, and rows known lost
+// by key, named by index entries (witness.go) and by rows of other tables
+// that refer to them; Salvage, Diff and Auto all report it.
+//
 // Check (check.go, invariants.go) and Diff (diff.go) use the same copy and
 // reader. Deleted rows do not come back: freelist pages and the free space
 // inside pages are never scanned. Rows re-homed without a schema are tried

@@ -44,6 +44,11 @@ type TableData struct {
 	Stats   TableStats
 
 	keys map[string]bool
+	// bad are the table's b-tree pages the walk could not read.
+	bad []badRef
+	// pkIndex names the index SQLite keeps for a primary key that is not
+	// the rowid ("" without one).
+	pkIndex string
 	// width is how many fields a record in Columns order may have (0:
 	// all of them); columns past it exist only for the other layouts.
 	width int
@@ -70,6 +75,8 @@ type Extraction struct {
 	FreelistPages   int           `json:"freelist_pages"`
 	UnreadablePages int           `json:"unreadable_pages"`
 	Notes           []string      `json:"notes,omitempty"`
+	// Loss is what the pages held that could not be read.
+	Loss *Loss `json:"loss"`
 }
 
 // Table returns the named table, or nil.
@@ -89,6 +96,10 @@ type extractor struct {
 	use  pageMap
 	prog *progress
 	ex   *Extraction
+
+	witnesses     []*witness      // what each index says about its table's rows
+	notData       map[uint32]bool // unreadable pages of the schema and of indexes
+	schemaDamaged bool            // sqlite_schema's tree had unreadable pages
 }
 
 // Extract reads every table of img: schema from page 1 (or the orphan scan,
@@ -100,7 +111,8 @@ func Extract(ctx context.Context, img *Image) (*Extraction, error) {
 }
 
 func extract(ctx context.Context, img *Image, prog *progress) (*Extraction, error) {
-	x := &extractor{ctx: ctx, img: img, use: make(pageMap, int(img.NPages)+1), prog: prog, ex: &Extraction{}}
+	x := &extractor{ctx: ctx, img: img, use: make(pageMap, int(img.NPages)+1), prog: prog, ex: &Extraction{},
+		notData: map[uint32]bool{}}
 	x.prog.start(int(img.NPages))
 	x.ex.Schema = x.readSchema()
 	tables, notes, err := buildTables(ctx, x.ex.Schema)
@@ -121,6 +133,7 @@ func extract(ctx context.Context, img *Image, prog *progress) (*Extraction, erro
 		return nil, err
 	}
 	x.finish()
+	x.ex.Loss = x.loss()
 	x.prog.done()
 	return x.ex, nil
 }
@@ -145,17 +158,8 @@ func (x *extractor) walkTable(t *TableData) {
 		}
 	})
 	t.Stats.UnreadablePages += st.unreadable + st.reused
+	t.bad = append(t.bad, st.bad...)
 	x.ex.UnreadablePages += st.unreadable
-}
-
-// walkIndexes claims every index b-tree's pages and overflow chains: index
-// data is rebuilt, but its pages must not be taken for orphans.
-func (x *extractor) walkIndexes() {
-	for _, e := range x.ex.Schema {
-		if e.Type == "index" && e.RootPage > 1 {
-			x.walk(e.RootPage, false, x.indexOverflow)
-		}
-	}
 }
 
 // add appends r unless a row with the same primary key is already there

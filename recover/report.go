@@ -34,7 +34,9 @@ type Report struct {
 	FreelistPages   int           `json:"freelist_pages"`
 	UnreadablePages int           `json:"unreadable_pages"`
 	IntegrityCheck  string        `json:"integrity_check"`
-	Notes           []string      `json:"notes,omitempty"`
+	// Loss is what the board held that no readable page gave back.
+	Loss  *Loss    `json:"loss"`
+	Notes []string `json:"notes,omitempty"`
 }
 
 // TableReport is one table's part of a Report.
@@ -67,7 +69,7 @@ func (r *Report) fill(img *Image, ex *Extraction, ws writeStats) {
 	r.WAL, r.WALApplied, r.WALIgnored = img.WAL, img.WAL.Applied, img.WAL.Ignored
 	r.Shm, r.ShmStale = img.Shm, img.Shm.Stale
 	r.OrphanPages, r.FreelistPages, r.UnreadablePages = ex.OrphanPages, ex.FreelistPages, ex.UnreadablePages
-	r.LostAndFound = ws.lost
+	r.LostAndFound, r.Loss = ws.lost, ex.Loss
 	r.Notes = append(append(r.Notes, img.Notes...), ex.Notes...)
 	sources := map[string]bool{}
 	for _, t := range ex.Tables {
@@ -106,6 +108,15 @@ func (r *Report) Text(w io.Writer) {
 			t.FromWAL, t.Partial, t.UnreadablePages)
 	}
 	tw.Flush()
+	switch h := r.Loss.Headline(); {
+	case h != "":
+		fmt.Fprintf(w, "LOST: %s\n", h)
+	case !r.Loss.Empty():
+		fmt.Fprintln(w, r.Loss.Summary())
+	}
+	for _, line := range r.Loss.Lines(true) {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

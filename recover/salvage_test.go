@@ -97,6 +97,7 @@ func checkManifest(t *testing.T, m *fixtures.Manifest, out string, rep *recover.
 	if err != nil || (n == 1) != (rep.LostAndFound > 0) {
 		t.Errorf("lost_and_found table present = %d, report says %d (%v)", n, rep.LostAndFound, err)
 	}
+	checkLoss(t, m, rep.Loss)
 	t.Logf("%s: recovered %d rows (%d partial), lost_and_found %d, page size %d (%s), wal applied %d ignored %d",
 		m.Name, rep.RowsRecovered, rep.RowsPartial, rep.LostAndFound, rep.PageSize, rep.PageSizeSource, rep.WALApplied, rep.WALIgnored)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -63,7 +64,7 @@ func schemaEntry(r Row, source string) (SchemaEntry, bool) {
 // every cell is a schema row (the schema's own leaves survive page 1).
 func (x *extractor) readSchema() []SchemaEntry {
 	var entries []SchemaEntry
-	x.walk(1, true, func(p *btreePage) {
+	st := x.walk(1, true, func(p *btreePage) {
 		if !p.isLeaf() {
 			return
 		}
@@ -74,6 +75,10 @@ func (x *extractor) readSchema() []SchemaEntry {
 			}
 		}
 	})
+	for _, b := range st.bad {
+		x.notData[b.page] = true
+	}
+	x.schemaDamaged = len(st.bad) > 0
 	if !hasAllTables(entries) {
 		entries = mergeEntries(entries, x.scanSchemaPages())
 	}
@@ -224,6 +229,7 @@ func describeTable(ctx context.Context, mem *sqlite3.Conn, e SchemaEntry) (*Tabl
 	}
 	t.Columns = fromInfo(insp.Tables[e.Name])
 	t.finish()
+	t.pkIndex, _, _ = sqlx.QueryText(mem, `SELECT name FROM pragma_index_list(?) WHERE origin = 'pk'`, e.Name)
 	return t, nil
 }
 
