@@ -35,12 +35,15 @@ var fixtureDir = filepath.Join("..", "..", "fixtures", "testdata")
 //	sqlq DB SQL                     print query rows (on a copy of the board)
 //	copyset QDIR DEST               copy the files of the newest quarantine set
 //	                                in QDIR into the directory DEST
+//	zeroleaves DB JOURNAL TABLE N   a 300-task board with N leaves of TABLE zeroed;
+//	                                DB.lost lists the keys they held
 func TestMain(m *testing.M) {
 	testhooks.Install() // before testscript.Main: its children run this binary
 	testscript.Main(m, scripthelp.Commands(map[string]func(){
 		"kanban-recover": main,
 		"fixture":        scripthelp.Command(fixture),
 		"copyset":        scripthelp.Command(copySet),
+		"zeroleaves":     scripthelp.Command(zeroLeaves),
 		"sqlq":           scripthelp.Command(scripthelp.SqlqCopy),
 		"hold": scripthelp.Command(scripthelp.Hold(map[string]scripthelp.Locker{
 			"lease": scripthelp.MaintenanceLease("kanban-migrate", "apply"),

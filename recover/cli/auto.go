@@ -58,7 +58,11 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		a.printNotes(r.Notes)
 		return
 	case recover.StatusRepaired:
-		a.out("%s: repaired", t.Describe())
+		if r.WithLoss {
+			a.out("%s: repaired with loss: %s", t.Describe(), r.Loss.Headline())
+		} else {
+			a.out("%s: repaired", t.Describe())
+		}
 	default:
 		a.out("%s: NOT repaired (%s); the board is unchanged", t.Describe(), r.Status)
 	}
@@ -72,6 +76,7 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 	if s := r.Salvage; s != nil {
 		a.out("  salvage:  %d rows recovered (%d partial), %d in lost_and_found, %d unreadable page(s); schema from %s",
 			s.RowsRecovered, s.RowsPartial, s.LostAndFound, s.UnreadablePages, s.SchemaSource)
+		a.printLoss("  loss:     ", s.Loss, r.Diff == nil)
 	}
 	if d := r.Diff; d != nil {
 		a.out("  diff:     %s", diffSummary(d))
@@ -110,7 +115,8 @@ func (a *App) printNotes(notes []string) {
 	}
 }
 
-// diffSummary is one line: the tables that differ, or "no differences".
+// diffSummary is one line: the tables that differ, or "no differences",
+// then what was lost (see diffVerdict).
 func diffSummary(d *recover.DiffReport) string {
 	var parts []string
 	same := 0
@@ -121,10 +127,7 @@ func diffSummary(d *recover.DiffReport) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %d only-old, %d only-new, %d changed", t.Table, t.OnlyOld, t.OnlyNew, t.Changed))
 	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("no differences (%d rows the same)", same)
-	}
-	return strings.Join(parts, "; ")
+	return diffVerdict(d, fmt.Sprintf("no differences (%d rows the same)", same), strings.Join(parts, "; "))
 }
 
 func orNone(s string) string {

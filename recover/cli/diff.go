@@ -75,11 +75,13 @@ func (a *App) printDiff(d *recover.DiffReport) {
 			a.out("the %s board was read by the salvager: SQLite could not read it", side)
 		}
 	}
-	if differ == 0 {
-		a.out("no differences")
-	} else {
-		a.out("%d table(s) differ", differ)
+	a.printLoss("old: ", d.OldLoss, true)
+	a.printLoss("new: ", d.NewLoss, true)
+	differs := ""
+	if differ > 0 {
+		differs = fmt.Sprintf("%d table(s) differ", differ)
 	}
+	a.out("%s", diffVerdict(d, "no differences", differs))
 }
 
 func keyList(keys []string, n int) string {
