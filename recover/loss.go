@@ -158,7 +158,7 @@ func (l *Loss) total() {
 	l.RowsLost, l.TasksLost, l.TaskIDs, l.PagesUnreadable = 0, 0, []string{}, len(l.Unattributed)
 	for i := range l.Tables {
 		t := &l.Tables[i]
-		t.RowsLost = countLost(t.Missing)
+		t.RowsLost = countLost(t.Missing, t.Exact)
 		if t.MaxRowsLost != nil && *t.MaxRowsLost < int64(t.RowsLost) {
 			n := int64(t.RowsLost)
 			t.MaxRowsLost = &n
@@ -179,8 +179,18 @@ func (l *Loss) total() {
 
 // countLost counts the rows of a missing list without counting one row
 // twice: a row known only by key (a reference) and one known only by
-// rowid (an index without the key) may be the same row.
-func countLost(ms []MissingRow) int {
+// rowid (an index without the key) may be the same row. When the count is
+// exact, a complete index named every lost row, by rowid.
+func countLost(ms []MissingRow, exact bool) int {
+	if exact {
+		n := 0
+		for _, m := range ms {
+			if m.Rowid != nil {
+				n++
+			}
+		}
+		return n
+	}
 	both, keyOnly, rowidOnly := 0, 0, 0
 	for _, m := range ms {
 		switch {

@@ -19,12 +19,13 @@ import (
 // (fixtures.ZeroLeaves; WAL boards checkpointed first) and returns the
 // database, the keys the zeroed leaves held (the true loss, read from the
 // intact board) and the zeroed pages. The intact board is kept at
-// db+".intact". noIndex also zeroes the root of every index of table.
-func lossBoard(t *testing.T, journal, table string, n int, noIndex bool) (db string, lost []string, pages []uint32) {
+// db+".intact". The roots of the named indexes of table are zeroed too
+// ("*": all).
+func lossBoard(t *testing.T, journal, table string, n int, indexes ...string) (db string, lost []string, pages []uint32) {
 	t.Helper()
 	db = filepath.Join(t.TempDir(), "kanban.db")
 	lost, pages, err := fixtures.ZeroLeaves(ctx(t), db, fixtures.LeafDamage{Journal: journal, Table: table, Leaves: n,
-		IndexRoots: noIndex, Intact: db + ".intact"})
+		Indexes: indexes, Intact: db + ".intact"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestSalvage_lossEqualsTruth(t *testing.T) {
 			n     int
 		}{{"tasks", 2}, {"task_events", 1}} {
 			t.Run(fmt.Sprintf("%s/%s", journal, c.table), func(t *testing.T) {
-				db, lost, pages := lossBoard(t, journal, c.table, c.n, false)
+				db, lost, pages := lossBoard(t, journal, c.table, c.n)
 				rep := salvageT(t, db)
 				l := rep.Loss
 				if len(l.Tables) != 1 || l.Tables[0].Table != c.table {
@@ -110,7 +111,7 @@ func checkEvidence(t *testing.T, tl recover.TableLoss) {
 // zeroed leaves bound it from above; no deletes left gaps, so both bounds
 // meet the truth.
 func TestSalvage_lossFromReferences(t *testing.T) {
-	db, lost, _ := lossBoard(t, "delete", "tasks", 2, true)
+	db, lost, _ := lossBoard(t, "delete", "tasks", 2, "*")
 	rep := salvageT(t, db)
 	tl := rep.Loss.Table("tasks")
 	if tl == nil {
@@ -152,6 +153,25 @@ func checkLoss(t *testing.T, m *fixtures.Manifest, l *recover.Loss) {
 		if d := cmp.Diff(sortedCopy(keys), sortedCopy(missingKeys(tl))); d != "" || !tl.Exact {
 			t.Errorf("%s lost (-true +reported), exact %v:\n%s", table, tl.Exact, d)
 		}
+	}
+}
+
+// TestSalvage_lossWithoutKeyIndex: the primary-key index is unreadable
+// but idx_tasks_status is whole: it names every lost row by rowid, so the
+// count is still exact, and the events name the lost ids (unpaired with
+// rowids, never counted twice).
+func TestSalvage_lossWithoutKeyIndex(t *testing.T) {
+	db, lost, _ := lossBoard(t, "delete", "tasks", 2, "sqlite_autoindex_tasks_1")
+	l := salvageT(t, db).Loss
+	tl := l.Table("tasks")
+	if tl == nil || !tl.Exact || tl.RowsLost != len(lost) || l.TasksLost != len(lost) {
+		t.Fatalf("tasks loss %+v, want exactly %d", tl, len(lost))
+	}
+	if !slices.Equal(l.TaskIDs, sortedCopy(lost)) {
+		t.Errorf("task_ids = %v, want %v", l.TaskIDs, lost)
+	}
+	if !strings.Contains(strings.Join(l.Lines(false), "\n"), fmt.Sprintf("tasks: %d rows lost (exact: index ", len(lost))) {
+		t.Errorf("lines = %q", l.Lines(false))
 	}
 }
 
@@ -201,7 +221,7 @@ func TestSalvage_noLossOnLiveWALBoard(t *testing.T) {
 // rows and reports the lost tasks; against the intact board (which holds
 // them) nothing is lost and they show as only-new.
 func TestDiff_loss(t *testing.T) {
-	db, lost, _ := lossBoard(t, "delete", "tasks", 2, false)
+	db, lost, _ := lossBoard(t, "delete", "tasks", 2)
 	out := db + ".new"
 	if _, err := recover.Salvage(ctx(t), recover.SalvageOptions{DBPath: db, OutPath: out, Now: fixedNow}); err != nil {
 		t.Fatal(err)
