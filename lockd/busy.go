@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // BusyError is returned by Lease.Acquire when the wait runs out. It names
@@ -87,7 +89,7 @@ func heldSince(h Holder, known bool, now time.Time) time.Duration {
 func newBusyError(path string, waited time.Duration) *BusyError {
 	rec, known, _ := readHolderFile(path)
 	e := &BusyError{Holder: rec, Waited: waited, HolderKnown: known, Held: heldSince(rec, known, time.Now())}
-	holders, err := FlockHolders(path)
+	holders, err := proc.FlockHolders(path)
 	if err != nil {
 		return e
 	}
@@ -100,7 +102,7 @@ func newBusyError(path string, waited time.Duration) *BusyError {
 	if len(pids) == 0 || (known && slices.Contains(pids, rec.PID)) {
 		return e
 	}
-	e.Holder = Holder{PID: pids[0], Argv: procCmdline(pids[0])}
+	e.Holder = Holder{PID: pids[0], Argv: proc.Cmdline(pids[0])}
 	e.HolderKnown, e.Held = false, 0
 	return e
 }

@@ -1,6 +1,9 @@
 package lockd
 
-import "errors"
+import (
+	"errors"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
+)
 
 // Sentinel errors. Callers match them with errors.Is; the typed errors in
 // this package (BusyError, SignalError) unwrap to them where relevant.
@@ -21,7 +24,9 @@ var (
 	ErrBoardInUse = errors.New("lockd: board in use by other processes")
 
 	// ErrUnsupported reports that the platform lacks flock(2) or /proc.
-	ErrUnsupported = errors.New("lockd: not supported on this platform")
+	// It is proc.ErrUnsupported, so one errors.Is check covers the lock
+	// calls and the /proc scans they use.
+	ErrUnsupported = proc.ErrUnsupported
 
 	// ErrReentrant reports an Acquire on a Lease that is already held.
 	// flock is per open file description, so a nested Acquire through a

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // BoardLocks is a snapshot of every lock around one board, for
@@ -23,7 +25,7 @@ type BoardLocks struct {
 	// Others have the db, -wal or -shm open without holding the open
 	// guard: Python hermes processes, the sqlite3 CLI, backup tools.
 	// Unreadable processes (other users, without root) are missing.
-	Others []Opener
+	Others []proc.Opener
 	// Init and Dispatch are upstream's <db>.init.lock and
 	// <db>.dispatch.lock, which Python and Go both take.
 	Init, Dispatch NamedLock
@@ -74,9 +76,9 @@ func Inspect(dbPath string, now time.Time) (BoardLocks, error) {
 		return b, err
 	}
 	for _, pid := range openPIDs {
-		b.Open = append(b.Open, Process{PID: pid, Cmdline: procCmdline(pid)})
+		b.Open = append(b.Open, Process{PID: pid, Cmdline: proc.Cmdline(pid)})
 	}
-	openers, err := ScanOpeners(dbPath, dbPath+"-wal", dbPath+"-shm")
+	openers, err := proc.ScanOpeners(dbPath, dbPath+"-wal", dbPath+"-shm")
 	if err != nil {
 		return b, err
 	}
@@ -122,7 +124,7 @@ func holderPIDs(path string, exclusive bool) ([]int, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	holders, err := FlockHolders(path)
+	holders, err := proc.FlockHolders(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect locks: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 func TestInspect_idle(t *testing.T) {
@@ -35,7 +37,7 @@ func TestInspect_holders(t *testing.T) {
 	if err := os.WriteFile(db, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ScanOpeners(db); errors.Is(err, ErrUnsupported) {
+	if _, err := proc.ScanOpeners(db); errors.Is(err, ErrUnsupported) {
 		t.Skip("no /proc")
 	}
 	lease := startHelper(t, "lease", db)
@@ -85,7 +87,7 @@ func TestInspect_holders(t *testing.T) {
 
 func TestInspect_maintenance(t *testing.T) {
 	db := testDB(t)
-	if _, err := FlockHolders(os.DevNull); errors.Is(err, ErrUnsupported) {
+	if _, err := proc.FlockHolders(os.DevNull); errors.Is(err, ErrUnsupported) {
 		t.Skip("no /proc/locks")
 	}
 	h := startHelper(t, "maintenance", db)
@@ -103,7 +105,7 @@ func TestInspect_maintenance(t *testing.T) {
 // A record whose pid is not the kernel's holder is stale and not shown.
 func TestInspect_staleRecord(t *testing.T) {
 	db := testDB(t)
-	if _, err := FlockHolders(os.DevNull); errors.Is(err, ErrUnsupported) {
+	if _, err := proc.FlockHolders(os.DevNull); errors.Is(err, ErrUnsupported) {
 		t.Skip("no /proc/locks")
 	}
 	h := startHelper(t, "lease", db)

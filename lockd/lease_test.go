@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 func TestLease_MutualExclusion(t *testing.T) {
@@ -232,7 +234,7 @@ func TestLease_Acquire_staleRecord(t *testing.T) {
 	if err := os.WriteFile(LeasePath(db), []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FlockHolders(LeasePath(db)); errors.Is(err, ErrUnsupported) {
+	if _, err := proc.FlockHolders(LeasePath(db)); errors.Is(err, ErrUnsupported) {
 		t.Skip("no /proc/locks to contradict the record")
 	}
 	checkUnknownHolder(t, db, child.pid())
@@ -251,7 +253,7 @@ func checkUnknownHolder(t *testing.T, db string, pid int) {
 	if busy.HolderKnown {
 		t.Errorf("HolderKnown = true for holder %+v", busy.Holder)
 	}
-	if _, ferr := FlockHolders(LeasePath(db)); ferr != nil {
+	if _, ferr := proc.FlockHolders(LeasePath(db)); ferr != nil {
 		if !strings.Contains(err.Error(), "held by another process") {
 			t.Errorf("message %q, want 'held by another process'", err)
 		}

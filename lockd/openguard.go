@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // holdOpenTimeout bounds HoldOpen's wait. Only a swap holds the open
@@ -69,7 +71,7 @@ func (g *OpenGuard) Close() error {
 // pidList renders the lock holders of path as " (held by pid 1, 2)", or ""
 // when they cannot be found.
 func pidList(path string) string {
-	holders, err := FlockHolders(path)
+	holders, err := proc.FlockHolders(path)
 	if err != nil || len(holders) == 0 {
 		return ""
 	}

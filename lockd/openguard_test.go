@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 func TestTryExclusive(t *testing.T) {
@@ -17,7 +19,7 @@ func TestTryExclusive(t *testing.T) {
 	if !errors.Is(err, ErrBoardInUse) {
 		t.Fatalf("TryExclusive = %v, want ErrBoardInUse", err)
 	}
-	if _, ferr := FlockHolders(OpenPath(db)); ferr == nil && !strings.Contains(err.Error(), strconv.Itoa(child.pid())) {
+	if _, ferr := proc.FlockHolders(OpenPath(db)); ferr == nil && !strings.Contains(err.Error(), strconv.Itoa(child.pid())) {
 		t.Errorf("message %q does not name pid %d", err, child.pid())
 	}
 	child.finish(t)

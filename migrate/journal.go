@@ -11,8 +11,8 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
-	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
 // ErrJournalRefused is matched by a *JournalError.
@@ -93,7 +93,7 @@ func (u *upgrade) journalPolicy(ctx context.Context, from, to string) error {
 // or its -shm open (Python peers take none of our locks, so /proc is the
 // only way to see them). Without /proc nobody can be ruled out.
 func othersOpen(path, from, to string) error {
-	ops, err := lockd.ScanOpeners(path, path+"-wal", path+"-shm")
+	ops, err := proc.ScanOpeners(path, path+"-wal", path+"-shm")
 	if err != nil {
 		return &JournalError{From: from, To: to, Reason: "cannot tell which processes have the board open: " + err.Error()}
 	}
@@ -110,7 +110,7 @@ func othersOpen(path, from, to string) error {
 	return nil
 }
 
-func describeOpener(o lockd.Opener) string {
+func describeOpener(o proc.Opener) string {
 	s := "pid " + strconv.Itoa(o.PID)
 	if len(o.Cmdline) > 0 {
 		s += " (" + strings.Join(o.Cmdline, " ") + ")"

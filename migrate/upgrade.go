@@ -10,6 +10,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -270,7 +271,7 @@ func lockBoard(ctx context.Context, path string, timeout time.Duration) (func(),
 
 // holders names the pids holding a flock on path, " by pid 1, 2", or "".
 func holders(path string) string {
-	hs, err := lockd.FlockHolders(path)
+	hs, err := proc.FlockHolders(path)
 	if err != nil || len(hs) == 0 {
 		return ""
 	}

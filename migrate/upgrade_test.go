@@ -13,6 +13,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -346,7 +347,7 @@ func TestUpgrade_journalRefusedWhileOpen(t *testing.T) {
 		}
 	})
 	t.Run("proc scan", func(t *testing.T) {
-		if _, err := lockd.ScanOpeners("/"); errors.Is(err, lockd.ErrUnsupported) {
+		if _, err := proc.ScanOpeners("/"); errors.Is(err, lockd.ErrUnsupported) {
 			t.Skip("no /proc")
 		}
 		db := legacyBoard(t, "early-may-2026", "delete")
@@ -452,7 +453,7 @@ func TestPlanUpgrade_matchesApply(t *testing.T) {
 // file after the migration committed stops the switch; the error says the
 // schema was migrated.
 func TestUpgrade_openerArrivesBeforeJournalSwitch(t *testing.T) {
-	if _, err := lockd.ScanOpeners("/"); errors.Is(err, lockd.ErrUnsupported) {
+	if _, err := proc.ScanOpeners("/"); errors.Is(err, lockd.ErrUnsupported) {
 		t.Skip("no /proc")
 	}
 	db := legacyBoard(t, "early-may-2026", "delete")

@@ -1,7 +1,6 @@
 package recover
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -58,7 +58,7 @@ func (e *BoardBusyError) Unwrap() error { return ErrBoardBusy }
 // reports one opener standing for "unknown", since nobody can be ruled out.
 func openers(db string, guardBusy bool) []Opener {
 	var out []Opener
-	found, err := lockd.ScanOpeners(db, db+"-wal", db+"-shm", db+"-journal")
+	found, err := proc.ScanOpeners(db, db+"-wal", db+"-shm", db+"-journal")
 	if err != nil {
 		out = append(out, Opener{Command: "unknown processes (cannot scan for openers: " + err.Error() + ")"})
 	}
@@ -71,7 +71,7 @@ func openers(db string, guardBusy bool) []Opener {
 	if !guardBusy {
 		return out
 	}
-	holders, _ := lockd.FlockHolders(lockd.OpenPath(db))
+	holders, _ := proc.FlockHolders(lockd.OpenPath(db))
 	named := false
 	for _, h := range holders {
 		if h.PID == os.Getpid() {
@@ -79,7 +79,7 @@ func openers(db string, guardBusy bool) []Opener {
 		}
 		named = true
 		if !slices.ContainsFunc(out, func(o Opener) bool { return o.PID == h.PID }) {
-			out = append(out, Opener{PID: h.PID, Command: command(procCmdline(h.PID)), Guard: true})
+			out = append(out, Opener{PID: h.PID, Command: command(proc.Cmdline(h.PID)), Guard: true})
 		}
 	}
 	if !named {
@@ -99,15 +99,6 @@ func command(argv []string) string {
 		s = s[:117] + "..."
 	}
 	return s
-}
-
-// procCmdline reads /proc/PID/cmdline; nil where there is no /proc.
-func procCmdline(pid int) []string {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil || len(data) == 0 {
-		return nil
-	}
-	return strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")
 }
 
 // RecoverLockPath is the lock that keeps two kanban-recover runs (auto,
@@ -148,8 +139,8 @@ func LockRecover(dbPath string) (*lockd.FileLock, error) {
 		return nil, errors.Join(fmt.Errorf("recover lock: %w", err), cerr)
 	}
 	be := &RecoverBusyError{Path: dbPath}
-	if hs, _ := lockd.FlockHolders(RecoverLockPath(dbPath)); len(hs) > 0 {
-		be.Holder = Opener{PID: hs[0].PID, Command: command(procCmdline(hs[0].PID))}
+	if hs, _ := proc.FlockHolders(RecoverLockPath(dbPath)); len(hs) > 0 {
+		be.Holder = Opener{PID: hs[0].PID, Command: command(proc.Cmdline(hs[0].PID))}
 	}
 	return nil, be
 }

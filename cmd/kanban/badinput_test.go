@@ -14,8 +14,8 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/internal/badinput"
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // The bad-input suite of kanban: every verb is fed malformed ids, flags,
@@ -940,8 +940,8 @@ func wantMode(mode string) func(*testing.T, *badinput.World, badinput.Result) []
 // DELETE mode.
 func TestNetworkFSGuardFUSE(t *testing.T) {
 	_, mnt := badinput.FuseMount(t)
-	if fi := store.FilesystemOf(mnt); !fi.Network || !strings.HasPrefix(fi.Name, "fuse") {
-		t.Fatalf("FilesystemOf(%s) = %+v, want a network fuse filesystem", mnt, fi)
+	if fi := host.Filesystem(mnt); !fi.Network || !strings.HasPrefix(fi.Name, "fuse") {
+		t.Fatalf("Filesystem(%s) = %+v, want a network fuse filesystem", mnt, fi)
 	}
 	tps := badinput.NewTemplates(t, "wal", "delete")
 	run := func(t *testing.T, w *badinput.World, args ...string) badinput.Result {

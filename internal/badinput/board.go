@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // boardSuffixes are the files whose bytes are the board's content: the
@@ -108,14 +110,13 @@ func CopyBoard(src, dst string) error {
 // OpenFiles lists the files under dir this process still has open: after
 // an in-process command returns, none of its board's files may be.
 func OpenFiles(dir string) []string {
-	ents, err := os.ReadDir("/proc/self/fd")
+	fds, err := proc.SelfFDPaths()
 	if err != nil {
 		return nil // no /proc: nothing to check
 	}
 	var out []string
-	for _, e := range ents {
-		l, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasPrefix(l, dir+string(filepath.Separator)) {
+	for _, l := range fds {
+		if strings.HasPrefix(l, dir+string(filepath.Separator)) {
 			out = append(out, l)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/internal/faultvfs"
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -23,7 +24,7 @@ func storeHooks(getenv func(string) string, stderr io.Writer, o *store.Options) 
 		o.VFS = faultVFS(spec)
 	}
 	if ft := getenv(EnvFSType); ft != "" {
-		o.Filesystem = func(string) store.FSInfo { return store.FSInfo{Name: ft, Network: ft != "local"} }
+		o.Filesystem = func(string) host.FSInfo { return host.FSInfo{Name: ft, Network: ft != "local"} }
 	}
 }
 

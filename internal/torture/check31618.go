@@ -8,6 +8,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	osproc "github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
@@ -146,7 +147,7 @@ func stuckTasks(home string, live bool) ([]string, error) {
 	var stuck []string
 	err = sqlx.Query(st.Conn(), "SELECT id, worker_pid FROM tasks WHERE status = 'running'", nil, func(r *sqlx.Row) error {
 		pid := r.NullInt("worker_pid")
-		if !live || pid == nil || !store.PIDAlive(int(*pid)) {
+		if !live || pid == nil || !osproc.Alive(int(*pid)) {
 			stuck = append(stuck, fmt.Sprintf("%s (pid %v)", r.Text("id"), pidText(pid)))
 		}
 		return nil

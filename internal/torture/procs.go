@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kanbanshim/kanbanshim/shim/store"
+	osproc "github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // linkOrCopy makes dst the same program as src (a hard link, else a
@@ -42,17 +41,10 @@ type procInfo struct {
 
 func listProcs() []procInfo {
 	var out []procInfo
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	for _, pid := range osproc.PIDs() {
+		if argv := osproc.Cmdline(pid); argv != nil {
+			out = append(out, procInfo{pid: pid, argv: argv})
 		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		out = append(out, procInfo{pid: pid, argv: strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")})
 	}
 	return out
 }
@@ -71,7 +63,7 @@ func workers(hermesPath string) []int {
 	}
 	var live []int
 	for pid := range cand {
-		if !cand[parentOf(pid)] && store.PIDAlive(pid) {
+		if !cand[parentOf(pid)] && osproc.Alive(pid) {
 			live = append(live, pid)
 		}
 	}
@@ -80,27 +72,15 @@ func workers(hermesPath string) []int {
 
 // parentOf reads a process's parent pid (0 when unknown).
 func parentOf(pid int) int {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
+	st, _ := osproc.ReadStat(pid)
+	return st.PPID
 }
 
 // supervisors are the live `kanban supervise` processes of this run.
 func supervisors(dir string) []int {
 	var out []int
 	for _, p := range listProcs() {
-		if len(p.argv) > 1 && strings.HasPrefix(p.argv[0], dir) && p.argv[1] == "supervise" && store.PIDAlive(p.pid) {
+		if len(p.argv) > 1 && strings.HasPrefix(p.argv[0], dir) && p.argv[1] == "supervise" && osproc.Alive(p.pid) {
 			out = append(out, p.pid)
 		}
 	}
@@ -161,15 +141,9 @@ func (b *bg) stop(sig syscall.Signal, d time.Duration) error {
 func describe(pids []int) string {
 	var parts []string
 	for _, pid := range pids {
-		data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 		state, ppid := "?", "?"
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "State:"); ok {
-				state = strings.TrimSpace(v)
-			}
-			if v, ok := strings.CutPrefix(line, "PPid:"); ok {
-				ppid = strings.TrimSpace(v)
-			}
+		if st, ok := osproc.ReadStat(pid); ok {
+			state, ppid = string(st.State), strconv.Itoa(st.PPID)
 		}
 		parts = append(parts, fmt.Sprintf("%d[%s ppid %s]", pid, state, ppid))
 	}

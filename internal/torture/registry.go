@@ -3,12 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	osproc "github.com/kanbanshim/kanbanshim/internal/proc"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -283,25 +282,14 @@ func (r *registry) killPID(pid int, target, phase string) bool {
 
 // procState is the state letter of /proc/<pid>/stat ("" when gone).
 func procState(pid int) string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
+	if st, ok := osproc.ReadStat(pid); ok {
+		return string(st.State)
 	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return ""
-	}
-	return string(data[i+2])
+	return ""
 }
 
 // argvOf is a process's command line (nil when gone).
-func argvOf(pid int) []string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(data) == 0 {
-		return nil
-	}
-	return strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")
-}
+func argvOf(pid int) []string { return osproc.Cmdline(pid) }
 
 // lockedRand is a seeded source shared by a cell's goroutines.
 type lockedRand struct {

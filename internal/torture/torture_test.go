@@ -13,6 +13,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/pypeer"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -167,7 +168,7 @@ func TestPeerAcksMatchTheBoard(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "kanban.db")
 	st, err := store.Open(context.Background(), db, store.Options{Board: "default",
-		PeerSQLite: func(context.Context) store.PeerInfo { return store.PeerInfo{Python: "test", Version: "3.51.3"} }})
+		PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{Python: "test", Version: "3.51.3"} }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	osproc "github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
-	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
 // checkRound runs after every round, with every writer, dispatcher and
@@ -395,7 +395,7 @@ func (k *kcell) checkSlots(live bool) {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".lock") {
 			return nil
 		}
-		holders, herr := lockd.FlockHolders(path)
+		holders, herr := osproc.FlockHolders(path)
 		if herr != nil {
 			k.problem("slot %s: %v", path, herr)
 			return nil
@@ -428,7 +428,7 @@ func (k *kcell) checkLocks(slug string) {
 		if !exists(f) {
 			continue
 		}
-		holders, err := lockd.FlockHolders(f)
+		holders, err := osproc.FlockHolders(f)
 		if err != nil {
 			k.problem("%s: %v", rel(k.home, f), err)
 			continue

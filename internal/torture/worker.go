@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -86,7 +87,7 @@ func runWorker(args []string) int {
 		return 0
 	case behRateLimit:
 		time.Sleep(jitter(rng, 200, 800))
-		return store.RateLimitExitCode
+		return dispatch.RateLimitExitCode
 	}
 	return work(task, run, beh, rng)
 }

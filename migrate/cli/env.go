@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/migrate"
 	"github.com/kanbanshim/kanbanshim/shim/home"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // EnvPeerSQLite is the SQLite version the local hermes Python links
@@ -30,12 +30,12 @@ func (a *App) now() time.Time {
 func (a *App) peer(ctx context.Context) migrate.Peer {
 	switch v := strings.TrimSpace(a.Env.Getenv(EnvPeerSQLite)); v {
 	case "":
-		p := store.DetectPeerSQLite(ctx)
+		p := host.DetectPeerSQLite(ctx)
 		return migrate.Peer{Python: p.Python, Version: p.Version, Affected: p.Affected}
 	case "none":
 		return migrate.Peer{Python: EnvPeerSQLite}
 	default:
-		return migrate.Peer{Python: EnvPeerSQLite, Version: v, Affected: store.WALResetAffected(v)}
+		return migrate.Peer{Python: EnvPeerSQLite, Version: v, Affected: host.WALResetAffected(v)}
 	}
 }
 
@@ -43,7 +43,7 @@ func (a *App) networkFS(dir string) (string, bool) {
 	if fs := a.overrides().Filesystem; fs != nil {
 		return fs(dir)
 	}
-	fi := store.FilesystemOf(dir)
+	fi := host.Filesystem(dir)
 	return fi.Name, fi.Network
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/home"
@@ -254,7 +255,12 @@ func refuseIfOpen(db string) error {
 		return nil // no lock file possible: fall back to the /proc scan
 	}
 	defer g.Close()
-	ops, _ := lockd.ScanOpeners(db, db+"-wal", db+"-shm")
+	ops, err := proc.ScanOpeners(db, db+"-wal", db+"-shm")
+	if errors.Is(err, proc.ErrUnsupported) {
+		// hermes Python takes none of our locks: without the scan nobody
+		// can be ruled out (macOS).
+		return errors.New("cannot tell whether other processes (hermes Python) have the board open on this platform")
+	}
 	for _, op := range ops {
 		if !op.Self {
 			return fmt.Errorf("board is open by pid %d (%s)", op.PID, strings.Join(op.Cmdline, " "))

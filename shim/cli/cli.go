@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -208,7 +209,7 @@ func (a *App) storeOptions() store.Options {
 		return recover.ResolveSwap(ctx, recover.SwapOptions{DBPath: db, LeaseTimeout: opts.LeaseTimeout})
 	}
 	if v, ok := a.peerOverride(); ok {
-		opts.PeerSQLite = func(context.Context) store.PeerInfo { return v }
+		opts.PeerSQLite = func(context.Context) host.PeerInfo { return v }
 	}
 	if g, err := dispatch.ReclaimGrace(a.Env.Getenv, a.config); err == nil {
 		opts.Terminate = dispatch.Terminator(g)
@@ -303,15 +304,15 @@ func isTerminal(f *os.File) bool {
 // peerOverride reads KANBANSHIM_PEER_SQLITE: the SQLite version the local
 // hermes Python links ("none": no Python shares the board). For operators
 // whose hermes runs elsewhere (a container), and for tests.
-func (a *App) peerOverride() (store.PeerInfo, bool) {
+func (a *App) peerOverride() (host.PeerInfo, bool) {
 	v := strings.TrimSpace(a.Env.Getenv("KANBANSHIM_PEER_SQLITE"))
 	switch v {
 	case "":
-		return store.PeerInfo{}, false
+		return host.PeerInfo{}, false
 	case "none":
-		return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
+		return host.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
 	}
-	return store.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: store.WALResetAffected(v)}, true
+	return host.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: host.WALResetAffected(v)}, true
 }
 
 // repairBoard is the --board the corrupt-board message names: none when

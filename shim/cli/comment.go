@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kanbanshim/kanbanshim/shim/store"
+	"github.com/kanbanshim/kanbanshim/internal/py"
 )
 
 var (
@@ -27,7 +27,7 @@ func (c *commentCmd) flags(fs *pflag.FlagSet) {
 }
 
 func (c *commentCmd) run(ctx context.Context, a *App, args []string) error {
-	body := store.PyStrip(strings.Join(args[1:], " "))
+	body := py.Strip(strings.Join(args[1:], " "))
 	if c.maxLen.v != nil {
 		n := *c.maxLen.v
 		if n < 1 {
@@ -36,7 +36,7 @@ func (c *commentCmd) run(ctx context.Context, a *App, args []string) error {
 		if r := []rune(body); int64(len(r)) > n {
 			suffix := fmt.Sprintf("\n\n[trimmed to %d chars by --max-len]", n)
 			keep := max(0, n-int64(len([]rune(suffix))))
-			body = store.PyRStrip(string(r[:keep])) + suffix
+			body = py.RStrip(string(r[:keep])) + suffix
 		}
 	}
 	author := strOr(c.author.v, "")

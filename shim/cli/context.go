@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kanbanshim/kanbanshim/shim/store"
+	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 )
 
 var (
@@ -23,7 +23,7 @@ func (c *contextCmd) run(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	text, err := st.BuildWorkerContext(args[0], store.ContextOptions{Now: a.now(), TerminalTimeout: a.Env.Getenv("TERMINAL_TIMEOUT")})
+	text, err := dispatch.BuildWorkerContext(st, args[0], dispatch.ContextOptions{Now: a.now(), TerminalTimeout: a.Env.Getenv("TERMINAL_TIMEOUT")})
 	if err != nil {
 		return err
 	}

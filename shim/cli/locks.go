@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
@@ -121,7 +121,7 @@ func pidsWithCmd(pids []int) string {
 	parts := make([]string, len(pids))
 	for i, pid := range pids {
 		parts[i] = fmt.Sprintf("pid %d", pid)
-		if cmd := cmdline(procArgv(pid)); cmd != "?" {
+		if cmd := cmdline(proc.Cmdline(pid)); cmd != "?" {
 			parts[i] += " (" + cmd + ")"
 		}
 	}
@@ -184,15 +184,6 @@ func slotTask(s dispatch.SlotInfo) string {
 
 func roundSecs(d time.Duration) string { return d.Round(time.Second).String() }
 
-// procArgv reads a process's argv from /proc (nil when unreadable).
-func procArgv(pid int) []string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(data) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-}
-
 // object is the --json form (documented in docs/LOCKING.md).
 func (v locksView) object() py.Object {
 	st := v.st
@@ -232,7 +223,7 @@ func processList(ps []lockd.Process) []any {
 	return out
 }
 
-func openerList(os []lockd.Opener) []any {
+func openerList(os []proc.Opener) []any {
 	out := make([]any, len(os))
 	for i, o := range os {
 		out[i] = py.Obj("pid", o.PID, "cmdline", o.Cmdline, "files", o.Files)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -74,7 +75,7 @@ func strippedOrNil(s *string) *string {
 	if s == nil {
 		return nil
 	}
-	t := store.PyStrip(*s)
+	t := py.Strip(*s)
 	if t == "" {
 		return nil
 	}
@@ -87,7 +88,7 @@ func (c *requestChangesCmd) flags(*pflag.FlagSet) {}
 
 func (c *requestChangesCmd) run(ctx context.Context, a *App, args []string) error {
 	id := args[0]
-	reason := store.PyStrip(strings.Join(args[1:], " "))
+	reason := py.Strip(strings.Join(args[1:], " "))
 	st, err := a.open(ctx)
 	if err != nil {
 		return err

@@ -7,15 +7,14 @@
 package dispatch
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
@@ -98,8 +97,8 @@ func ResolveSettings(getenv func(string) string, cfg home.Config, o Overrides) (
 		ReviewDispatch:    cfg.Bool("review_dispatch", true),
 		DefaultAssignee:   cfg.String("default_assignee"),
 		ClaimTTL:          store.ClaimTTL(nil, getenv),
-		CrashGrace:        envInt(getenv, "HERMES_KANBAN_CRASH_GRACE_SECONDS", store.DefaultCrashGrace),
-		RateLimitCooldown: envInt(getenv, "HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS", store.DefaultRateLimitCooldown),
+		CrashGrace:        envInt(getenv, "HERMES_KANBAN_CRASH_GRACE_SECONDS", DefaultCrashGrace),
+		RateLimitCooldown: envInt(getenv, "HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS", DefaultRateLimitCooldown),
 		LogRotateBytes:    positiveOr(cfg, "worker_log_rotate_bytes", 2*1024*1024),
 		LogBackups:        int(nonNegativeOr(cfg, "worker_log_backup_count", 1)),
 		Interval:          intervalOf(cfg),
@@ -213,31 +212,8 @@ func DerivedCap() (int64, bool) {
 type meminfo struct{ totalKiB, availableKiB int64 }
 
 func readMeminfo() (meminfo, bool) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return meminfo{}, false
-	}
-	defer f.Close()
-	var m meminfo
-	haveAvail := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "MemTotal":
-			m.totalKiB = n
-		case "MemAvailable":
-			m.availableKiB, haveAvail = n, true
-		}
-	}
-	return m, m.totalKiB > 0 && haveAvail
+	total, avail, ok := proc.MemInfo()
+	return meminfo{totalKiB: total, availableKiB: avail}, ok
 }
 
 // MemoryPressure is upstream's classify_pressure over /proc/meminfo:

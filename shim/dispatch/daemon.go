@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
@@ -83,16 +84,14 @@ func HoldSingleton(root string) (*lockd.FileLock, error) {
 
 func gatewayError(path string) error {
 	e := &GatewayError{Path: path}
-	holders, _ := lockd.FlockHolders(path)
+	holders, _ := proc.FlockHolders(path)
 	for _, h := range holders {
 		if h.Exclusive {
 			e.PIDs = append(e.PIDs, h.PID)
 		}
 	}
 	if len(e.PIDs) == 1 {
-		if data, err := os.ReadFile("/proc/" + strconv.Itoa(e.PIDs[0]) + "/cmdline"); err == nil {
-			e.Cmdline = strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
-		}
+		e.Cmdline = strings.TrimSpace(strings.Join(proc.Cmdline(e.PIDs[0]), " "))
 	}
 	return e
 }
@@ -174,7 +173,7 @@ func (dm *Daemon) tickBoard(ctx context.Context, b Board) (res Result, ready, ok
 	if err == nil {
 		res, err = dm.D.Tick(ctx, st, b, dm.last, false)
 		if err == nil {
-			ready, _ = st.HasSpawnable("ready", dm.D.Env.ProfileExists)
+			ready, _ = hasSpawnable(st, "ready", dm.D.Env.ProfileExists)
 		}
 		err = errors.Join(err, st.Close())
 		if err == nil {

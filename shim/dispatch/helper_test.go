@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/cli"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -184,10 +185,8 @@ func newHome(t *testing.T, extra ...string) *testHome {
 // children, supervisors, daemons): anything whose command line names a
 // path under the home's directory.
 func (h *testHome) killAll() {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
+	for _, pid := range proc.PIDs() {
+		if pid == os.Getpid() {
 			continue
 		}
 		if strings.Contains(strings.Join(cmdline(pid), " "), h.dir) {
@@ -328,12 +327,7 @@ func (h *testHome) workers() []int {
 
 func (h *testHome) scanWorkers() []int {
 	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range proc.PIDs() {
 		argv := cmdline(pid)
 		if len(argv) > 1 && argv[0] == h.fake && argv[1] == "-p" {
 			out = append(out, pid)
@@ -344,31 +338,14 @@ func (h *testHome) scanWorkers() []int {
 
 // parentOf reads a process's parent pid (0 when unknown).
 func parentOf(pid int) int {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
+	st, _ := proc.ReadStat(pid)
+	return st.PPID
 }
 
 // fakeChildren lists live children started by this home's fake workers.
 func (h *testHome) fakeChildren() []int {
 	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, pid := range proc.PIDs() {
 		argv := cmdline(pid)
 		if len(argv) > 1 && argv[0] == h.fake && argv[1] == "child" && alive(pid) {
 			out = append(out, pid)
@@ -377,15 +354,9 @@ func (h *testHome) fakeChildren() []int {
 	return out
 }
 
-func cmdline(pid int) []string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(data) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-}
+func cmdline(pid int) []string { return proc.Cmdline(pid) }
 
-func alive(pid int) bool { return store.PIDAlive(pid) }
+func alive(pid int) bool { return proc.Alive(pid) }
 
 // integrityOK runs PRAGMA integrity_check on the board.
 func (h *testHome) integrityOK() string {

@@ -8,11 +8,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kanbanshim/kanbanshim/shim/store"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // Reclaim grace in one sentence: every termination (stale claim, max
-// runtime, manual reclaim, archive) goes through store.Terminator, which
+// runtime, manual reclaim, archive) goes through proc.Terminator, which
 // sends SIGTERM to the supervisor and waits for it to be gone; the
 // supervisor forwards SIGTERM to its worker's process group, waits the
 // grace window, SIGKILLs the group, records the exit and exits. Only then
@@ -21,8 +21,8 @@ import (
 
 // Terminator returns the termination function stores opened by the
 // dispatcher use (store.Options.Terminate).
-func Terminator(grace time.Duration) func(ctx context.Context, pid *int64, lock *string) store.Termination {
-	return store.Terminator{Grace: grace}.Terminate
+func Terminator(grace time.Duration) func(ctx context.Context, pid int) proc.Stopped {
+	return proc.Terminator{Grace: grace}.Stop
 }
 
 // exitTTL and exitCap bound the reap registry, as upstream's
@@ -90,7 +90,7 @@ func (r *ExitRegistry) trim() {
 	}
 }
 
-// Lookup is a store.ExitLookup over the registry.
+// Lookup is an ExitLookup over the registry.
 func (r *ExitRegistry) Lookup(pid int64) (code, signal *int64, ok bool) {
 	if r == nil {
 		return nil, nil, false

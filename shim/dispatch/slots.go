@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -148,7 +149,7 @@ type SlotInfo struct {
 }
 
 // SlotsInUse lists the held worker slots under root, by scope then index.
-// Holders come from /proc/locks (lockd.FlockHolders); a slot file nobody
+// Holders come from /proc/locks (proc.FlockHolders); a slot file nobody
 // locks is free and not listed.
 func SlotsInUse(root string) ([]SlotInfo, error) {
 	scopes, err := os.ReadDir(SlotsRoot(root))
@@ -190,7 +191,7 @@ func scopeInUse(root, scope string) ([]SlotInfo, error) {
 			continue
 		}
 		p := filepath.Join(SlotsRoot(root), scope, f.Name())
-		holders, err := lockd.FlockHolders(p)
+		holders, err := proc.FlockHolders(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -13,11 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
-// terminalTimeoutGrace is KANBAN_TERMINAL_TIMEOUT_GRACE_SECONDS.
+// terminalTimeoutGrace is upstream's KANBAN_TERMINAL_TIMEOUT_GRACE_SECONDS.
 const terminalTimeoutGrace = 30
 
 // handshakeTimeout bounds the wait for a supervisor to report whether it
@@ -153,7 +154,10 @@ func WorkerEnv(base []string, env home.Env, t *store.Task, profile, workspace st
 		}
 	}
 	for _, k := range []string{"TERMINAL_TIMEOUT", "TERMINAL_MAX_FOREGROUND_TIMEOUT"} {
-		if v, ok := terminalTimeout(t.MaxRuntimeSeconds, m[k]); ok {
+		if t.MaxRuntimeSeconds == nil {
+			break
+		}
+		if v := workerTerminalTimeout(*t.MaxRuntimeSeconds, m[k]); v != "" {
 			set(k, v)
 		}
 	}
@@ -168,19 +172,6 @@ func WorkerEnv(base []string, env home.Env, t *store.Task, profile, workspace st
 		}
 	}
 	return out
-}
-
-// terminalTimeout raises the worker's terminal timeout to
-// max_runtime - 30 s when that is larger than the current value.
-func terminalTimeout(maxRuntime *int64, current string) (string, bool) {
-	if maxRuntime == nil || *maxRuntime <= 0 {
-		return "", false
-	}
-	want := max(1, *maxRuntime-terminalTimeoutGrace)
-	if have, err := strconv.ParseInt(strings.TrimSpace(current), 10, 64); err == nil && have >= want {
-		return "", false
-	}
-	return strconv.FormatInt(want, 10), true
 }
 
 func isDir(p string) bool {
@@ -290,10 +281,10 @@ func readHandshake(ctx context.Context, pr *os.File, p *os.Process) (int, error)
 	select {
 	case rep = <-ch:
 	case <-time.After(handshakeTimeout):
-		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		_ = proc.SignalGroup(p.Pid, syscall.SIGKILL)
 		return 0, fmt.Errorf("supervisor pid %d did not report within %v", p.Pid, handshakeTimeout)
 	case <-ctx.Done():
-		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		_ = proc.SignalGroup(p.Pid, syscall.SIGKILL)
 		return 0, context.Cause(ctx)
 	}
 	word, rest, _ := strings.Cut(rep.line, " ")

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -71,8 +72,8 @@ func (sv *Supervisor) Run(ctx context.Context) (int, error) {
 		return 1, errors.New("terminated before the worker started")
 	default:
 	}
-	// Pdeathsig is delivered when the thread that forked the worker
-	// exits, so that thread must live as long as the supervisor does.
+	// Pdeathsig (Linux) is delivered when the thread that forked the
+	// worker exits, so that thread must live as long as the supervisor does.
 	runtime.LockOSThread()
 	cmd, err := sv.start()
 	if err != nil {
@@ -104,7 +105,8 @@ func (sv *Supervisor) takeSlots() ([]*Slot, error) {
 // start launches the worker in its own process group. It inherits no
 // descriptor but stdio: slot, lease and database descriptors are
 // close-on-exec and nothing is passed in ExtraFiles, so a worker can never
-// keep a slot alive. Pdeathsig kills it if the supervisor is SIGKILLed.
+// keep a slot alive. On Linux pdeathsig kills it if the supervisor is
+// SIGKILLed; elsewhere the worker log says it cannot.
 func (sv *Supervisor) start() (*exec.Cmd, error) {
 	if len(sv.Argv) == 0 {
 		return nil, errors.New("no worker command")
@@ -117,7 +119,10 @@ func (sv *Supervisor) start() (*exec.Cmd, error) {
 	cmd := exec.Command(sv.Argv[0], sv.Argv[1:]...)
 	cmd.Env = sv.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, sv.Log, sv.Log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if !proc.DieWithParent(cmd.SysProcAttr) {
+		sv.notef("note: no pdeathsig on this platform: if this supervisor is SIGKILLed, its worker keeps running and must be stopped by hand")
+	}
 	if err := cmd.Start(); err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && errors.Is(pe.Err, os.ErrNotExist) {
@@ -169,7 +174,7 @@ func (s *stopper) begin(sv *Supervisor, pgid int, sig os.Signal) {
 	s.started, s.until = true, time.Now().Add(sv.Grace)
 	s.timer = time.NewTimer(sv.Grace)
 	sv.notef("%v received: SIGTERM to process group %d, SIGKILL after %v", sig, pgid, sv.Grace)
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = proc.SignalGroup(pgid, syscall.SIGTERM)
 }
 
 // deadline fires when the grace window ends (never before a stop begins).
@@ -186,7 +191,7 @@ func (s *stopper) kill(sv *Supervisor, pgid int) {
 	}
 	s.killed = true
 	sv.notef("process group %d still alive after %v: SIGKILL", pgid, sv.Grace)
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = proc.SignalGroup(pgid, syscall.SIGKILL)
 }
 
 // finish clears what is left of the group once its leader has exited:
@@ -194,14 +199,14 @@ func (s *stopper) kill(sv *Supervisor, pgid int) {
 // the grace window, then SIGKILL, so nothing the worker started outlives
 // its slot.
 func (s *stopper) finish(sv *Supervisor, pgid int) {
-	if !store.GroupAlive(pgid) {
+	if !proc.GroupAlive(pgid) {
 		return
 	}
 	until := s.until
 	if !s.started {
 		until = time.Now().Add(sv.Grace)
 		sv.notef("worker exited; SIGTERM to what is left of process group %d", pgid)
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = proc.SignalGroup(pgid, syscall.SIGTERM)
 	}
 	if waitGroupGone(pgid, time.Until(until)) {
 		return
@@ -212,7 +217,7 @@ func (s *stopper) finish(sv *Supervisor, pgid int) {
 
 func waitGroupGone(pgid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for store.GroupAlive(pgid) {
+	for proc.GroupAlive(pgid) {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -222,8 +227,8 @@ func waitGroupGone(pgid int, d time.Duration) bool {
 }
 
 // exitOf reads the worker's wait status.
-func (sv *Supervisor) exitOf(cmd *exec.Cmd, werr error) store.WorkerExit {
-	e := store.WorkerExit{PID: int64(cmd.Process.Pid), Supervisor: int64(os.Getpid())}
+func (sv *Supervisor) exitOf(cmd *exec.Cmd, werr error) WorkerExit {
+	e := WorkerExit{PID: int64(cmd.Process.Pid), Supervisor: int64(os.Getpid())}
 	if cmd.ProcessState == nil {
 		sv.notef("wait for worker: %v", werr)
 		return e
@@ -238,7 +243,7 @@ func (sv *Supervisor) exitOf(cmd *exec.Cmd, werr error) store.WorkerExit {
 	return e
 }
 
-func exitCode(e store.WorkerExit) int {
+func exitCode(e WorkerExit) int {
 	switch {
 	case e.Signal != nil:
 		return 128 + int(*e.Signal)
@@ -249,7 +254,7 @@ func exitCode(e store.WorkerExit) int {
 }
 
 // record writes the worker_exited event (only while the run is open).
-func (sv *Supervisor) record(ctx context.Context, e store.WorkerExit) {
+func (sv *Supervisor) record(ctx context.Context, e WorkerExit) {
 	how := "exited rc=?"
 	switch {
 	case e.Signal != nil:
@@ -259,7 +264,7 @@ func (sv *Supervisor) record(ctx context.Context, e store.WorkerExit) {
 	}
 	sv.notef("worker pid %d %s", e.PID, how)
 	err := sv.withStore(ctx, func(st *store.Store) error {
-		_, err := st.RecordWorkerExit(ctx, sv.Task, sv.RunID, e)
+		_, err := recordWorkerExit(ctx, st, sv.Task, sv.RunID, e)
 		return err
 	})
 	if err != nil {
@@ -273,7 +278,7 @@ func (sv *Supervisor) extendClaim(ctx context.Context) {
 		return
 	}
 	err := sv.withStore(ctx, func(st *store.Store) error {
-		_, err := st.ExtendWorkerClaim(ctx, sv.Task, sv.RunID, sv.ClaimLock, sv.ClaimTTL, int64(os.Getpid()))
+		_, err := ExtendWorkerClaim(ctx, st, sv.Task, sv.RunID, sv.ClaimLock, sv.ClaimTTL, int64(os.Getpid()))
 		return err
 	})
 	if err != nil {

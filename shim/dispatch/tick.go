@@ -101,29 +101,29 @@ func (d *Dispatcher) logf(format string, args ...any) {
 // reclaim is upstream's _run_reclaim_phase.
 func (t *tick) reclaim(ctx context.Context) error {
 	var err error
-	if t.res.Reclaimed, err = t.st.ReleaseStaleClaims(ctx, t.s.ClaimTTL); err != nil {
+	if t.res.Reclaimed, err = releaseStaleClaims(ctx, t.st, t.s.ClaimTTL); err != nil {
 		return err
 	}
 	if t.s.ReconcileOrphans {
-		if t.res.ReconciledOrphans, err = t.st.ReconcileOrphanedRunning(ctx); err != nil {
+		if t.res.ReconciledOrphans, err = reconcileOrphanedRunning(ctx, t.st); err != nil {
 			return err
 		}
 	}
-	if t.res.Stale, err = t.st.DetectStaleRunning(ctx, t.s.StaleTimeout); err != nil {
+	if t.res.Stale, err = detectStaleRunning(ctx, t.st, t.s.StaleTimeout); err != nil {
 		return err
 	}
-	var lookup store.ExitLookup
+	var lookup ExitLookup
 	if t.d.Exits != nil {
 		lookup = t.d.Exits.Lookup
 	}
-	rep, err := t.st.DetectCrashedWorkers(ctx, store.CrashOptions{Grace: t.s.CrashGrace, FailureLimit: t.s.FailureLimit, Exits: lookup})
-	t.res.Crashed = rep.Crashed
-	t.res.AutoBlocked = append(t.res.AutoBlocked, rep.AutoBlocked...)
-	t.res.RateLimited = append(t.res.RateLimited, rep.RateLimited...)
+	rep, err := detectCrashedWorkers(ctx, t.st, crashOptions{grace: t.s.CrashGrace, failureLimit: t.s.FailureLimit, exits: lookup})
+	t.res.Crashed = rep.crashed
+	t.res.AutoBlocked = append(t.res.AutoBlocked, rep.autoBlocked...)
+	t.res.RateLimited = append(t.res.RateLimited, rep.rateLimited...)
 	if err != nil {
 		return err
 	}
-	if t.res.TimedOut, _, err = t.st.EnforceMaxRuntime(ctx, t.s.FailureLimit); err != nil {
+	if t.res.TimedOut, _, err = enforceMaxRuntime(ctx, t.st, t.s.FailureLimit); err != nil {
 		return err
 	}
 	t.res.Promoted, err = t.st.RecomputeReady(ctx, t.s.FailureLimit)
@@ -141,7 +141,7 @@ func (t *tick) budget(ctx context.Context) (*int64, bool, error) {
 		}
 	}
 	if t.s.MaxSpawn != nil || t.s.MaxInProgress != nil {
-		running, err := t.st.CountRunning()
+		running, err := countRunning(t.st)
 		if err != nil {
 			return nil, false, err
 		}
@@ -203,13 +203,13 @@ func (t *tick) spawnAll(ctx context.Context) error {
 		t.res.capped = err == nil
 		return err
 	}
-	ready, err := t.st.LaneRows("ready")
+	ready, err := laneRows(t.st, "ready")
 	if err != nil {
 		return err
 	}
-	var review []store.LaneRow
+	var review []laneRow
 	if t.s.ReviewDispatch {
-		if review, err = t.st.LaneRows("review"); err != nil {
+		if review, err = laneRows(t.st, "review"); err != nil {
 			return err
 		}
 	}
@@ -219,7 +219,7 @@ func (t *tick) spawnAll(ctx context.Context) error {
 		readyBudget = &rb
 	}
 	if t.s.PerProfile != nil {
-		if t.perProfile, err = t.st.RunningByAssignee(); err != nil {
+		if t.perProfile, err = runningByAssignee(t.st); err != nil {
 			return err
 		}
 	}
@@ -230,9 +230,9 @@ func (t *tick) spawnAll(ctx context.Context) error {
 	return t.lane(ctx, review, "review", budget, &spawned)
 }
 
-func (t *tick) anySpawnable(rows []store.LaneRow) bool {
+func (t *tick) anySpawnable(rows []laneRow) bool {
 	for _, r := range rows {
-		if r.Assignee != nil && t.profileExists(*r.Assignee) {
+		if r.assignee != nil && t.profileExists(*r.assignee) {
 			return true
 		}
 	}
@@ -241,7 +241,7 @@ func (t *tick) anySpawnable(rows []store.LaneRow) bool {
 
 // lane dispatches one lane's rows until the budget is spent or no worker
 // slot is left.
-func (t *tick) lane(ctx context.Context, rows []store.LaneRow, lane string, budget *int64, spawned *int64) error {
+func (t *tick) lane(ctx context.Context, rows []laneRow, lane string, budget *int64, spawned *int64) error {
 	def := t.defaultAssignee()
 	for _, row := range rows {
 		if budget != nil && *spawned >= *budget {
@@ -249,24 +249,24 @@ func (t *tick) lane(ctx context.Context, rows []store.LaneRow, lane string, budg
 			return nil
 		}
 		assignee := ""
-		if row.Assignee != nil {
-			assignee = *row.Assignee
+		if row.assignee != nil {
+			assignee = *row.assignee
 		}
 		if assignee == "" {
 			if lane == "review" || def == "" {
-				t.res.SkippedUnassigned = append(t.res.SkippedUnassigned, row.ID)
+				t.res.SkippedUnassigned = append(t.res.SkippedUnassigned, row.id)
 				continue
 			}
 			if !t.dryRun {
-				if err := t.st.ApplyDefaultAssignee(ctx, row.ID, def); err != nil {
-					t.res.SkippedUnassigned = append(t.res.SkippedUnassigned, row.ID)
+				if err := applyDefaultAssignee(ctx, t.st, row.id, def); err != nil {
+					t.res.SkippedUnassigned = append(t.res.SkippedUnassigned, row.id)
 					continue
 				}
 			}
 			assignee = def
-			t.res.AutoAssignedDefault = append(t.res.AutoAssignedDefault, row.ID)
+			t.res.AutoAssignedDefault = append(t.res.AutoAssignedDefault, row.id)
 		}
-		used, full, err := t.dispatchRow(ctx, row.ID, assignee, lane)
+		used, full, err := t.dispatchRow(ctx, row.id, assignee, lane)
 		if err != nil {
 			return err
 		}
@@ -304,14 +304,14 @@ func (t *tick) dispatchRow(ctx context.Context, id, assignee, lane string) (used
 			return false, false, nil
 		}
 	}
-	reason, err := t.st.CheckRespawnGuard(id, lane, t.s.RateLimitCooldown)
+	reason, err := checkRespawnGuard(t.st, id, lane, t.s.RateLimitCooldown)
 	if err != nil {
 		return false, false, err
 	}
 	if reason != "" {
 		t.res.RespawnGuarded = append(t.res.RespawnGuarded, Guarded{id, reason})
 		if !t.dryRun {
-			err = t.st.RecordRespawnGuarded(ctx, id, reason)
+			err = recordRespawnGuarded(ctx, t.st, id, reason)
 		}
 		return false, false, err
 	}
@@ -355,7 +355,7 @@ func (t *tick) claimAndSpawn(ctx context.Context, id, lane string) (used, full b
 	var busy *SlotBusyError
 	switch {
 	case errors.As(serr, &busy):
-		if err := t.st.ReleaseUnspawned(ctx, id, res.RunID, busy.Error()); err != nil {
+		if err := releaseUnspawned(ctx, t.st, id, res.RunID, busy.Error()); err != nil {
 			return false, false, err
 		}
 		if busy.Scope != GlobalScope {
@@ -366,7 +366,7 @@ func (t *tick) claimAndSpawn(ctx context.Context, id, lane string) (used, full b
 	case serr != nil:
 		return false, false, t.spawnFailed(ctx, id, serr.Error())
 	}
-	if err := t.st.SetWorkerPID(ctx, id, res.RunID, int64(pid)); err != nil {
+	if err := setWorkerPID(ctx, t.st, id, res.RunID, int64(pid)); err != nil {
 		return false, false, err
 	}
 	t.res.Spawned = append(t.res.Spawned, Spawned{id, store.Str(task.Assignee), ws})
@@ -377,8 +377,8 @@ func (t *tick) claimAndSpawn(ctx context.Context, id, lane string) (used, full b
 // spawnFailed counts a spawn failure, releasing the claim (upstream's
 // spawn_failed path).
 func (t *tick) spawnFailed(ctx context.Context, id, msg string) error {
-	tripped, err := t.st.RecordTaskFailure(ctx, id, store.Failure{Outcome: "spawn_failed", Error: msg, Limit: t.s.FailureLimit,
-		ReleaseClaim: true, EndRun: true})
+	tripped, err := recordTaskFailure(ctx, t.st, id, failure{outcome: "spawn_failed", err: msg, limit: t.s.FailureLimit,
+		releaseClaim: true, endRun: true})
 	if tripped {
 		t.res.AutoBlocked = append(t.res.AutoBlocked, id)
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -20,7 +21,7 @@ func BenchmarkTick_Idle(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	db := filepath.Join(dir, "kanban.db")
-	st, err := store.Open(ctx, db, store.Options{Board: "default", PeerSQLite: func(context.Context) store.PeerInfo { return store.PeerInfo{} },
+	st, err := store.Open(ctx, db, store.Options{Board: "default", PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} },
 		Terminate: dispatch.Terminator(0)})
 	if err != nil {
 		b.Fatal(err)

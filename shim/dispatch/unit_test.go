@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
@@ -151,27 +149,6 @@ func TestSlots_TakeAndList(t *testing.T) {
 	}
 }
 
-func TestParseSupervisorArgs(t *testing.T) {
-	tests := []struct {
-		argv []string
-		ok   bool
-		want store.Supervised
-	}{
-		{[]string{"/bin/kanban", "supervise", "--task", "t_1", "--run", "4", "--grace", "2.5", "--", "hermes", "--task", "x"}, true,
-			store.Supervised{Task: "t_1", Run: 4, Grace: 2500 * time.Millisecond}},
-		{[]string{"/bin/hermes", "kanban", "supervise", "--task=t_2", "--run=9", "--", "w"}, true, store.Supervised{Task: "t_2", Run: 9, Grace: -1}},
-		{[]string{"/bin/kanban", "list", "--task", "t_1", "--run", "4"}, false, store.Supervised{}},
-		{[]string{"/bin/kanban", "supervise", "--task", "t_1"}, false, store.Supervised{}},
-		{[]string{"hermes", "--", "supervise", "--task", "t_1", "--run", "3"}, false, store.Supervised{}},
-	}
-	for _, tc := range tests {
-		got, ok := store.ParseSupervisorArgs(tc.argv)
-		if ok != tc.ok || (ok && got != tc.want) {
-			t.Errorf("%v: got %+v %v, want %+v %v", tc.argv, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestWorkerArgvAndEnv(t *testing.T) {
 	model, provider, effort, run, lock := "m1", "p1", "high", int64(12), "host:99"
 	maxRT, tenant := int64(600), "acme"
@@ -278,44 +255,6 @@ Skipped (non-spawnable assignee — terminal lane, OK): t_7
 	}
 }
 
-// A worker upstream started (no supervisor) is stopped upstream's way
-// with the configured grace: SIGTERM, the grace, then SIGKILL of its
-// process group (it leads one, as upstream's start_new_session workers
-// do), so its children go too.
-func TestTerminator_UpstreamWorkerIgnoringSIGTERM(t *testing.T) {
-	cmd := exec.Command("sh", "-c", `trap "" TERM; sleep 30 & echo $!; wait`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	var child int
-	if _, err := fmt.Fscan(out, &child); err != nil {
-		t.Fatal(err)
-	}
-	pid, lock := int64(cmd.Process.Pid), store.ClaimerID()
-	start := time.Now()
-	term := store.Terminator{Grace: 300 * time.Millisecond}.Terminate(context.Background(), &pid, &lock)
-	if elapsed := time.Since(start); elapsed < 300*time.Millisecond {
-		t.Fatalf("SIGKILL after %v, before the grace", elapsed)
-	}
-	if !term.Attempted || !term.Done || !term.SIGKILL || term.Survived() {
-		t.Fatalf("termination %+v", term)
-	}
-	<-done
-	waitFor(t, 2*time.Second, "child killed with the group", func() bool { return !alive(child) })
-
-	foreign := "elsewhere:1"
-	if term := (store.Terminator{Grace: time.Second}).Terminate(context.Background(), &pid, &foreign); term.Attempted {
-		t.Fatalf("a foreign-host claim was signalled: %+v", term)
-	}
-}
-
 // The supervisor's keep-alive extends only its own claim and run, records
 // its pid when the task has none, and stops once the heartbeat is over an
 // hour old (so a wedged worker stays reclaimable).
@@ -324,7 +263,7 @@ func TestExtendWorkerClaim(t *testing.T) {
 	dir := t.TempDir()
 	clock := time.Unix(1_800_000_000, 0)
 	st, err := store.Open(ctx, filepath.Join(dir, "kanban.db"), store.Options{Board: "default", Now: func() time.Time { return clock },
-		PeerSQLite: func(context.Context) store.PeerInfo { return store.PeerInfo{} }})
+		PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,10 +276,10 @@ func TestExtendWorkerClaim(t *testing.T) {
 	if err != nil || res.Task == nil {
 		t.Fatalf("claim: %v", err)
 	}
-	if ok, err := st.ExtendWorkerClaim(ctx, id, res.RunID, "other:2", 900, 4242); err != nil || ok {
+	if ok, err := dispatch.ExtendWorkerClaim(ctx, st, id, res.RunID, "other:2", 900, 4242); err != nil || ok {
 		t.Fatalf("someone else's lock extended: %v %v", ok, err)
 	}
-	if ok, err := st.ExtendWorkerClaim(ctx, id, res.RunID, "host:1", 900, 4242); err != nil || !ok {
+	if ok, err := dispatch.ExtendWorkerClaim(ctx, st, id, res.RunID, "host:1", 900, 4242); err != nil || !ok {
 		t.Fatalf("own claim not extended: %v %v", ok, err)
 	}
 	task, _ := st.GetTask(id)
@@ -350,8 +289,8 @@ func TestExtendWorkerClaim(t *testing.T) {
 	if _, err := st.HeartbeatWorker(ctx, id, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(store.ClaimHeartbeatMaxStale*time.Second + time.Minute)
-	if ok, err := st.ExtendWorkerClaim(ctx, id, res.RunID, "host:1", 900, 4242); err != nil || ok {
+	clock = clock.Add(dispatch.ClaimHeartbeatMaxStale*time.Second + time.Minute)
+	if ok, err := dispatch.ExtendWorkerClaim(ctx, st, id, res.RunID, "host:1", 900, 4242); err != nil || ok {
 		t.Fatalf("a wedged worker's claim was extended: %v %v", ok, err)
 	}
 }

@@ -40,7 +40,7 @@ func (s *Store) ArchiveTask(ctx context.Context, id string) (bool, error) {
 		return ok, err
 	}
 	if wasRunning {
-		term := s.terminate(ctx, pid, lock)
+		term := s.Terminate(ctx, pid, lock)
 		if err := s.Write(ctx, "archive "+id, func() error {
 			return s.appendEvent(id, "archive_worker_termination", term.Object(), runID)
 		}); err != nil {

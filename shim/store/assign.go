@@ -106,11 +106,11 @@ func (s *Store) ReclaimTask(ctx context.Context, id string, reason *string) (boo
 	if err != nil || !found || (status != "running" && lock == nil) {
 		return false, s.classify(err)
 	}
-	term := s.terminate(ctx, pid, lock)
+	term := s.Terminate(ctx, pid, lock)
 	if term.Survived() {
 		// A live worker keeps its claim (else a duplicate spawns beside
 		// it): defer, as the dispatcher's reclaim paths do.
-		return false, s.deferReclaim(ctx, id, lock, term, "manual_reclaim_worker_alive")
+		return false, s.DeferReclaim(ctx, id, lock, term, "manual_reclaim_worker_alive")
 	}
 	ok := false
 	err = s.Write(ctx, "reclaim "+id, func() error {

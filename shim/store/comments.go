@@ -80,11 +80,6 @@ func (s *Store) addComment(taskID, author, body string) (int64, error) {
 	return id, s.appendEvent(taskID, "commented", py.Obj("author", author, "len", int64(utf8.RuneCountInString(body))), nil)
 }
 
-func (s *Store) insertComment(taskID, author, body string) error {
-	_, err := sqlx.Exec(s.conn, "INSERT INTO task_comments (task_id, author, body, created_at) VALUES (?, ?, ?, ?)", taskID, author, body, s.now())
-	return err
-}
-
 // ListComments returns a task's comments oldest first.
 func (s *Store) ListComments(taskID string) ([]Comment, error) {
 	var out []Comment

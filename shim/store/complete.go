@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kanbanshim/kanbanshim/internal/fsutil"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -125,7 +126,7 @@ func (s *Store) liveWorker(id string) (bool, error) {
 	if err != nil || t == nil || t.Status != "running" || t.WorkerPID == nil {
 		return false, err
 	}
-	return HostLocal(t.ClaimLock) && PIDAlive(int(*t.WorkerPID)), nil
+	return HostLocal(t.ClaimLock) && proc.Alive(int(*t.WorkerPID)), nil
 }
 
 func (s *Store) clearFailureCounter(id string) error {
@@ -152,7 +153,7 @@ func firstLine(s *string, limit int) string {
 	if s == nil {
 		return ""
 	}
-	return PyFirstLine(*s, limit)
+	return py.FirstLine(*s, limit)
 }
 
 func firstLineOrNil(s *string, limit int) any {

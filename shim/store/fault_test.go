@@ -27,6 +27,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/internal/faultvfs"
 	"github.com/kanbanshim/kanbanshim/internal/fsutil"
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
@@ -125,10 +126,10 @@ func faultOpts(dir, peer, vfsName string) Options {
 		BusyTimeout:   5 * time.Second,
 		LeaseTimeout:  5 * time.Second,
 		QuarantineDir: filepath.Join(dir, "quarantine"),
-		PeerSQLite: func(context.Context) PeerInfo {
-			return PeerInfo{Python: "test", Version: peer, Affected: WALResetAffected(peer)}
+		PeerSQLite: func(context.Context) host.PeerInfo {
+			return host.PeerInfo{Python: "test", Version: peer, Affected: host.WALResetAffected(peer)}
 		},
-		Filesystem: func(string) FSInfo { return FSInfo{Name: "ext4"} },
+		Filesystem: func(string) host.FSInfo { return host.FSInfo{Name: "ext4"} },
 		Now:        func() time.Time { return faultClock },
 		VFS:        vfsName,
 		Paths:      Paths{WorkspacesRoot: filepath.Join(dir, "workspaces")},

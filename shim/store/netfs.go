@@ -2,12 +2,6 @@ package store
 
 import "fmt"
 
-// FSInfo describes the filesystem a board lives on.
-type FSInfo struct {
-	Name    string // "ext4", "nfs", "virtiofs", … or "" when unknown
-	Network bool   // WAL is unsafe here: no shared memory or locks across hosts/VMs
-}
-
 // NetworkFSError refuses a WAL board on a filesystem that cannot share
 // the WAL index between processes (field incidents §4.5).
 type NetworkFSError struct {

@@ -16,6 +16,8 @@ import (
 	"github.com/ncruces/go-sqlite3"
 	"golang.org/x/sys/unix"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/migrate"
@@ -198,7 +200,7 @@ func (s *Store) settleJournalMode(ctx context.Context, empty bool) error {
 		return s.classify(err)
 	}
 	s.mode = strings.ToLower(mode)
-	fsOf := FilesystemOf
+	fsOf := host.Filesystem
 	if s.opts.Filesystem != nil {
 		fsOf = s.opts.Filesystem
 	}
@@ -212,7 +214,7 @@ func (s *Store) settleJournalMode(ctx context.Context, empty bool) error {
 	return nil
 }
 
-func (s *Store) initJournalMode(ctx context.Context, fsType FSInfo) error {
+func (s *Store) initJournalMode(ctx context.Context, fsType host.FSInfo) error {
 	il, err := lockd.LockInit(ctx, s.path, 0)
 	if err == nil {
 		defer il.Close()
@@ -252,14 +254,14 @@ func (s *Store) initJournalMode(ctx context.Context, fsType FSInfo) error {
 
 // chooseMode decides the journal mode of a brand-new board and says why
 // when it is not WAL.
-func (s *Store) chooseMode(ctx context.Context, fsType FSInfo) (mode, why string) {
+func (s *Store) chooseMode(ctx context.Context, fsType host.FSInfo) (mode, why string) {
 	if strings.EqualFold(s.opts.JournalMode, "delete") {
 		return "delete", "config.yaml database.journal_mode is delete"
 	}
 	if fsType.Network && !s.opts.AllowNetworkFS {
 		return "delete", fsType.Name + " cannot share a WAL index between processes"
 	}
-	peer := DetectPeerSQLite
+	peer := host.DetectPeerSQLite
 	if s.opts.PeerSQLite != nil {
 		peer = s.opts.PeerSQLite
 	}
@@ -309,7 +311,7 @@ func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
 // othersHaveOpen reports whether another process has the file (or its
 // -wal/-shm) open, from /proc. Unknown (no /proc) counts as no.
 func othersHaveOpen(path string) bool {
-	ops, err := lockd.ScanOpeners(path, path+"-wal", path+"-shm")
+	ops, err := proc.ScanOpeners(path, path+"-wal", path+"-shm")
 	if err != nil {
 		return false
 	}

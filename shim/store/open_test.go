@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
@@ -19,10 +20,10 @@ import (
 func testOpts(dir string, peerVersion string) Options {
 	return Options{
 		QuarantineDir: filepath.Join(dir, "quarantine"),
-		PeerSQLite: func(context.Context) PeerInfo {
-			return PeerInfo{Python: "test", Version: peerVersion, Affected: WALResetAffected(peerVersion)}
+		PeerSQLite: func(context.Context) host.PeerInfo {
+			return host.PeerInfo{Python: "test", Version: peerVersion, Affected: host.WALResetAffected(peerVersion)}
 		},
-		Filesystem: func(string) FSInfo { return FSInfo{Name: "ext4"} },
+		Filesystem: func(string) host.FSInfo { return host.FSInfo{Name: "ext4"} },
 	}
 }
 
@@ -69,7 +70,7 @@ func TestOpen_newBoardJournalMode(t *testing.T) {
 			opts := testOpts(dir, tc.peer)
 			opts.JournalMode = tc.config
 			if tc.netfs {
-				opts.Filesystem = func(string) FSInfo { return FSInfo{Name: "nfs", Network: true} }
+				opts.Filesystem = func(string) host.FSInfo { return host.FSInfo{Name: "nfs", Network: true} }
 			}
 			db := filepath.Join(dir, "kanban.db")
 			s := openTest(t, db, opts)
@@ -115,7 +116,7 @@ func TestOpen_walOnNetworkFSRefused(t *testing.T) {
 	db := filepath.Join(dir, "kanban.db")
 	openTest(t, db, testOpts(dir, "3.51.3")).Close()
 	opts := testOpts(dir, "3.51.3")
-	opts.Filesystem = func(string) FSInfo { return FSInfo{Name: "virtiofs", Network: true} }
+	opts.Filesystem = func(string) host.FSInfo { return host.FSInfo{Name: "virtiofs", Network: true} }
 	_, err := Open(context.Background(), db, opts)
 	var ne *NetworkFSError
 	if !errors.As(err, &ne) || !errors.Is(err, ErrNetworkFS) {

@@ -164,7 +164,7 @@ func (s *Store) latestEvent(id, kind string, runID *int64) (*string, bool, error
 // nonBlank is o[key] when it is a string with something besides spaces.
 func nonBlank(o py.Object, key string) *string {
 	v, ok := o.String(key)
-	if !ok || PyStrip(v) == "" {
+	if !ok || py.Strip(v) == "" {
 		return nil
 	}
 	return &v
@@ -176,7 +176,7 @@ func nonBlank(o py.Object, key string) *string {
 // the latest review_requested event, ready or todo by its parents. On
 // success detail is the implementer; on refusal, upstream's reason.
 func (s *Store) RequestChanges(ctx context.Context, id, reason string, expectedRun *int64) (ok bool, detail string, err error) {
-	reason = PyStrip(reason)
+	reason = py.Strip(reason)
 	if reason == "" {
 		return false, "reason is required", nil
 	}
@@ -228,7 +228,7 @@ func (s *Store) requestChanges(id, reason string, expectedRun *int64) (string, b
 // purpose (a review round is not evidence the pathology cleared).
 func (s *Store) returnToImplementer(id, reason, implementer string, assignee *string, run int64) (string, bool, error) {
 	var reviewer *string
-	if assignee != nil && PyStrip(*assignee) != "" {
+	if assignee != nil && py.Strip(*assignee) != "" {
 		r := strings.ToLower(strings.TrimSpace(*assignee))
 		reviewer = &r
 	}

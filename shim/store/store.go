@@ -15,6 +15,8 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
+	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -47,12 +49,12 @@ type Options struct {
 	// PeerSQLite tells whether the local hermes Python links a SQLite with
 	// the WAL-reset bug; nil means "ask lazily" (only when a board is
 	// created). Tests set it.
-	PeerSQLite func(ctx context.Context) PeerInfo
+	PeerSQLite func(ctx context.Context) host.PeerInfo
 	// AllowNetworkFS permits WAL on NFS/SMB/FUSE/9p/virtiofs/drvfs.
 	AllowNetworkFS bool
 	// Filesystem identifies the filesystem of a directory (nil:
-	// FilesystemOf); tests substitute it.
-	Filesystem func(dir string) FSInfo
+	// host.Filesystem); tests substitute it.
+	Filesystem func(dir string) host.FSInfo
 	// QuarantineDir receives forensic snapshots of corrupt boards.
 	QuarantineDir string
 	// Board is the slug, for messages ("kanban-recover auto --board X").
@@ -80,10 +82,12 @@ type Options struct {
 	VFS string
 	// Paths are the board's workspace, attachment and log directories.
 	Paths Paths
-	// Terminate stops a worker before its claim is released (reclaim,
-	// archive). Nil uses Terminator{Grace: DefaultReclaimGrace} (30 s,
+	// Terminate stops a worker's process before its claim is released
+	// (reclaim, archive) and waits for it to be gone. It is called only
+	// for a known pid of a host-local claim (see Store.Terminate). Nil
+	// uses proc.Terminator{Grace: DefaultReclaimGrace}.Stop (30 s,
 	// supervisor-aware, whole process group).
-	Terminate func(ctx context.Context, pid *int64, claimLock *string) Termination
+	Terminate func(ctx context.Context, pid int) proc.Stopped
 }
 
 // Hooks let tests stop a process at interesting moments.
@@ -112,7 +116,8 @@ type Store struct {
 // Path is the board database file.
 func (s *Store) Path() string { return s.path }
 
-// Conn is the connection, for reads (never for writes: use Write).
+// Conn is the connection, for reads (never for writes: use Write or
+// WriteTx).
 func (s *Store) Conn() *sqlite3.Conn { return s.conn }
 
 // JournalMode is the mode in effect ("wal" or "delete").
@@ -120,6 +125,10 @@ func (s *Store) JournalMode() string { return s.mode }
 
 // Created reports whether this Open created the board file.
 func (s *Store) Created() bool { return s.created }
+
+// Now is the board's clock in Unix seconds (Options.Now, else the wall
+// clock): what every timestamp the store writes is taken from.
+func (s *Store) Now() int64 { return s.clock().Unix() }
 
 func (s *Store) now() int64 { return s.clock().Unix() }
 
@@ -148,4 +157,14 @@ func (s *Store) Close() error {
 		s.guard = nil
 	}
 	return err
+}
+
+// CheckpointPassive runs PRAGMA wal_checkpoint(PASSIVE): copies what it
+// can from the WAL without waiting on readers or writers (the dispatcher
+// does it after a tick that wrote).
+func (s *Store) CheckpointPassive() error {
+	if s.mode != "wal" {
+		return nil
+	}
+	return s.conn.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 }

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"testing"
+
+	"github.com/kanbanshim/kanbanshim/internal/proc"
+)
+
+// TerminateClaim signals only a known pid of a claim issued on this host
+// (upstream's rule) and reports what the stop did; a host-local worker
+// that outlives the stop has survived and keeps its claim.
+func TestTerminateClaim(t *testing.T) {
+	local, foreign := ClaimerID(), "elsewhere:1"
+	pid, zero := int64(4242), int64(0)
+	tests := []struct {
+		name      string
+		pid       *int64
+		lock      *string
+		stopped   proc.Stopped
+		attempted bool
+		survived  bool
+	}{
+		{"local, stopped with SIGKILL", &pid, &local, proc.Stopped{Done: true, SIGKILL: true}, true, false},
+		{"local, survived", &pid, &local, proc.Stopped{}, true, true},
+		{"foreign host", &pid, &foreign, proc.Stopped{Done: true}, false, false},
+		{"no pid", nil, &local, proc.Stopped{Done: true}, false, false},
+		{"pid 0", &zero, &local, proc.Stopped{Done: true}, false, false},
+		{"no claim", &pid, nil, proc.Stopped{Done: true}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []int
+			stop := func(_ context.Context, p int) proc.Stopped {
+				calls = append(calls, p)
+				return tt.stopped
+			}
+			term := TerminateClaim(context.Background(), stop, tt.pid, tt.lock)
+			if term.Attempted != tt.attempted || term.Survived() != tt.survived || term.PrevPID != tt.pid {
+				t.Errorf("term = %+v (survived %v), want attempted %v survived %v", term, term.Survived(), tt.attempted, tt.survived)
+			}
+			if !tt.attempted {
+				if len(calls) != 0 {
+					t.Errorf("stop called for %v", calls)
+				}
+				return
+			}
+			if len(calls) != 1 || calls[0] != int(*tt.pid) || term.Done != tt.stopped.Done || term.SIGKILL != tt.stopped.SIGKILL {
+				t.Errorf("calls %v, term %+v, want one stop of %d reporting %+v", calls, term, *tt.pid, tt.stopped)
+			}
+		})
+	}
+}
