@@ -16,10 +16,10 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # The CI gate (about 8 minutes on 2 cores): formatting, vet, module
-# tidiness, no test hooks in the release binaries, every test (libraries
-# under the race detector), a short fuzz of each parser and argument
-# parser, a 1x run of every benchmark, and a $(CI_TORTURE) torture run over
-# both journal modes.
+# tidiness, macOS cross-builds (amd64, arm64), no test hooks in the
+# release binaries, every test (libraries under the race detector), a
+# short fuzz of each parser and argument parser, a 1x run of every
+# benchmark, and a $(CI_TORTURE) torture run over both journal modes.
 test: deps lint release-check unit fuzz bench1x
 	$(MAKE) --no-print-directory torture DURATION=$(CI_TORTURE)
 
@@ -40,6 +40,8 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags testhooks ./...
 	$(GO) mod tidy -diff
+	GOOS=darwin GOARCH=amd64 $(GO) build ./cmd/...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./cmd/...
 
 # The release binaries carry no test switch: without the testhooks tag
 # nothing links the fault VFS or the KANBANSHIM_TEST_* switches, and the
