@@ -53,7 +53,7 @@ func runHelper(role, path string) error {
 		}
 		return holdUntilEOF(l.Release)
 	case "hold-open":
-		g, err := HoldOpen(path)
+		g, err := HoldOpen(ctx, path)
 		if err != nil {
 			return err
 		}

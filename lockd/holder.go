@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 // maxRecord bounds how much of a lock file is read as a holder record; a
@@ -100,9 +102,9 @@ func parseHolder(data []byte) (Holder, bool) {
 // ReadHolder returns the record last written into dbPath's lease file.
 // ok is false when the file is missing, empty or holds garbage; err is
 // only for real I/O failures. It does not tell whether the lease is held:
-// use LockState(LeasePath(dbPath)) for that.
+// use LockState(board.LeasePath(dbPath)) for that.
 func ReadHolder(dbPath string) (h Holder, ok bool, err error) {
-	return readHolderFile(LeasePath(dbPath))
+	return readHolderFile(board.LeasePath(dbPath))
 }
 
 // readHolderFile reads the record in the lock file at path through a

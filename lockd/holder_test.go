@@ -3,6 +3,8 @@ package lockd
 import (
 	"os"
 	"testing"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 func TestReadHolder(t *testing.T) {
@@ -24,7 +26,7 @@ func TestReadHolder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := testDB(t)
 			if tt.content != nil {
-				if err := os.WriteFile(LeasePath(db), []byte(*tt.content), 0o644); err != nil {
+				if err := os.WriteFile(board.LeasePath(db), []byte(*tt.content), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

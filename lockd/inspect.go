@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
@@ -71,14 +72,14 @@ func Inspect(dbPath string, now time.Time) (BoardLocks, error) {
 	if b.Lease, err = inspectLease(dbPath, now); err != nil {
 		return b, err
 	}
-	openPIDs, err := holderPIDs(OpenPath(dbPath), false)
+	openPIDs, err := holderPIDs(board.OpenPath(dbPath), false)
 	if err != nil {
 		return b, err
 	}
 	for _, pid := range openPIDs {
 		b.Open = append(b.Open, Process{PID: pid, Cmdline: proc.Cmdline(pid)})
 	}
-	openers, err := proc.ScanOpeners(dbPath, dbPath+"-wal", dbPath+"-shm")
+	openers, err := proc.ScanOpeners(dbPath, board.WAL(dbPath), board.SHM(dbPath))
 	if err != nil {
 		return b, err
 	}
@@ -87,16 +88,16 @@ func Inspect(dbPath string, now time.Time) (BoardLocks, error) {
 			b.Others = append(b.Others, o)
 		}
 	}
-	if b.Init, err = inspectNamed(InitLockPath(dbPath)); err != nil {
+	if b.Init, err = inspectNamed(board.InitLockPath(dbPath)); err != nil {
 		return b, err
 	}
-	b.Dispatch, err = inspectNamed(DispatchLockPath(dbPath))
+	b.Dispatch, err = inspectNamed(board.DispatchLockPath(dbPath))
 	return b, err
 }
 
 // inspectLease reads the lease's kernel state and, when held, its record.
 func inspectLease(dbPath string, now time.Time) (LeaseState, error) {
-	s := LeaseState{Path: LeasePath(dbPath)}
+	s := LeaseState{Path: board.LeasePath(dbPath)}
 	pids, err := holderPIDs(s.Path, true)
 	if err != nil || len(pids) == 0 {
 		return s, err

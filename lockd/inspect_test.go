@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
@@ -25,7 +26,7 @@ func TestInspect_idle(t *testing.T) {
 	if b.Lease.Held || b.Lease.Holder != nil || len(b.Open) != 0 || len(b.Others) != 0 || b.Init.Held || b.Dispatch.Held {
 		t.Errorf("idle board shows locks: %+v", b)
 	}
-	if b.Lease.Path != LeasePath(db) || b.Init.Path != InitLockPath(db) || b.Dispatch.Path != DispatchLockPath(db) {
+	if b.Lease.Path != board.LeasePath(db) || b.Init.Path != board.InitLockPath(db) || b.Dispatch.Path != board.DispatchLockPath(db) {
 		t.Errorf("paths = %q %q %q", b.Lease.Path, b.Init.Path, b.Dispatch.Path)
 	}
 }
@@ -43,7 +44,7 @@ func TestInspect_holders(t *testing.T) {
 	lease := startHelper(t, "lease", db)
 	open := startHelper(t, "hold-open", db)
 	other := startHelper(t, "open-file", db) // a Python-like opener: no guard
-	initLock := startHelper(t, "flock-ex", InitLockPath(db))
+	initLock := startHelper(t, "flock-ex", board.InitLockPath(db))
 	for _, h := range []*helper{lease, open, other, initLock} {
 		h.expect(t, "ready")
 	}
@@ -110,7 +111,7 @@ func TestInspect_staleRecord(t *testing.T) {
 	}
 	h := startHelper(t, "lease", db)
 	h.expect(t, "ready")
-	if err := os.WriteFile(LeasePath(db), []byte(`{"pid":999999999,"op":"old"}`+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(board.LeasePath(db), []byte(`{"pid":999999999,"op":"old"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	b, err := Inspect(db, time.Now())

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
-)
 
-// LeasePath returns the write lease file of the board at dbPath. The
-// lease is a separate file, never the database: on NFS flock is emulated
-// with fcntl locks and would collide with SQLite's own locks.
-func LeasePath(dbPath string) string { return dbPath + ".lease" }
+	"github.com/kanbanshim/kanbanshim/board"
+)
 
 // Lease is the per-board write lease: an exclusive flock on <db>.lease
 // held around every kanbanshim write transaction, and by kanban-recover
@@ -32,7 +29,7 @@ type Lease struct {
 }
 
 // NewLease returns an unheld lease for the board at dbPath.
-func NewLease(dbPath string) *Lease { return &Lease{path: LeasePath(dbPath)} }
+func NewLease(dbPath string) *Lease { return &Lease{path: board.LeasePath(dbPath)} }
 
 // Path returns the lease file's path.
 func (l *Lease) Path() string { return l.path }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
@@ -71,7 +72,7 @@ func TestLease_Acquire_record(t *testing.T) {
 	if h.Since.Before(before.Add(-time.Second)) || h.Since.After(time.Now()) || h.Since.Location() != time.UTC {
 		t.Errorf("holder since = %v", h.Since)
 	}
-	raw, err := os.ReadFile(LeasePath(db))
+	raw, err := os.ReadFile(board.LeasePath(db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestLease_Acquire_busyHeldFor(t *testing.T) {
 		t.Fatalf("ReadHolder = %v, %v", ok, err)
 	}
 	h.Since = time.Now().UTC().Add(-42 * time.Second) // as if taken 42 s ago
-	if err := writeHolderFile(LeasePath(db), h); err != nil {
+	if err := writeHolderFile(board.LeasePath(db), h); err != nil {
 		t.Fatal(err)
 	}
 	err = NewLease(db).Acquire(context.Background(), "complete", 200*time.Millisecond)
@@ -218,7 +219,7 @@ func TestLease_Acquire_tornRecord(t *testing.T) {
 	db := testDB(t)
 	child := startHelper(t, "lease", db)
 	child.expect(t, "ready")
-	if err := os.WriteFile(LeasePath(db), []byte(`{"pid": 12`), 0o644); err != nil {
+	if err := os.WriteFile(board.LeasePath(db), []byte(`{"pid": 12`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	checkUnknownHolder(t, db, child.pid())
@@ -231,10 +232,10 @@ func TestLease_Acquire_staleRecord(t *testing.T) {
 	child.expect(t, "ready")
 	// A record left by an earlier maintenance holder that has since gone.
 	stale := `{"pid":999999999,"maintenance":true,"tool":"kanban-recover"}` + "\n"
-	if err := os.WriteFile(LeasePath(db), []byte(stale), 0o644); err != nil {
+	if err := os.WriteFile(board.LeasePath(db), []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := proc.FlockHolders(LeasePath(db)); errors.Is(err, ErrUnsupported) {
+	if _, err := proc.FlockHolders(board.LeasePath(db)); errors.Is(err, ErrUnsupported) {
 		t.Skip("no /proc/locks to contradict the record")
 	}
 	checkUnknownHolder(t, db, child.pid())
@@ -253,7 +254,7 @@ func checkUnknownHolder(t *testing.T, db string, pid int) {
 	if busy.HolderKnown {
 		t.Errorf("HolderKnown = true for holder %+v", busy.Holder)
 	}
-	if _, ferr := proc.FlockHolders(LeasePath(db)); ferr != nil {
+	if _, ferr := proc.FlockHolders(board.LeasePath(db)); ferr != nil {
 		if !strings.Contains(err.Error(), "held by another process") {
 			t.Errorf("message %q, want 'held by another process'", err)
 		}

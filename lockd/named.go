@@ -4,21 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 // DefaultInitTimeout matches upstream's schema-init wait (50 ms polls for
 // up to 10 s), used when LockInit gets no timeout.
 const DefaultInitTimeout = 10 * time.Second
-
-// InitLockPath returns the schema init/migration lock of the board at
-// dbPath: the same file upstream Python locks, so the two never migrate
-// the same board at once.
-func InitLockPath(dbPath string) string { return dbPath + ".init.lock" }
-
-// DispatchLockPath returns the dispatcher tick lock of the board at
-// dbPath, shared with upstream's gateway so Go and Python dispatchers
-// never tick together.
-func DispatchLockPath(dbPath string) string { return dbPath + ".dispatch.lock" }
 
 // LockInit takes the init lock exclusively, waiting at most timeout
 // (<= 0 means DefaultInitTimeout: the wait is always bounded, as
@@ -27,7 +19,7 @@ func LockInit(ctx context.Context, dbPath string, timeout time.Duration) (*FileL
 	if timeout <= 0 {
 		timeout = DefaultInitTimeout
 	}
-	fl, err := OpenLockFile(InitLockPath(dbPath))
+	fl, err := OpenLockFile(board.InitLockPath(dbPath))
 	if err != nil {
 		return nil, fmt.Errorf("init lock: %w", err)
 	}
@@ -41,7 +33,7 @@ func LockInit(ctx context.Context, dbPath string, timeout time.Duration) (*FileL
 // per tick. ok is false (and the lock nil) when another dispatcher is
 // ticking; the caller then skips this tick.
 func TryLockDispatch(dbPath string) (fl *FileLock, ok bool, err error) {
-	fl, err = OpenLockFile(DispatchLockPath(dbPath))
+	fl, err = OpenLockFile(board.DispatchLockPath(dbPath))
 	if err != nil {
 		return nil, false, fmt.Errorf("dispatch lock: %w", err)
 	}

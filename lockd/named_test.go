@@ -5,11 +5,13 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 func TestLockInit(t *testing.T) {
 	db := testDB(t)
-	if got, want := InitLockPath(db), db+".init.lock"; got != want {
+	if got, want := board.InitLockPath(db), db+".init.lock"; got != want {
 		t.Errorf("InitLockPath = %q, want %q", got, want)
 	}
 	first, err := LockInit(context.Background(), db, time.Second)
@@ -31,7 +33,7 @@ func TestLockInit(t *testing.T) {
 
 func TestTryLockDispatch(t *testing.T) {
 	db := testDB(t)
-	if got, want := DispatchLockPath(db), db+".dispatch.lock"; got != want {
+	if got, want := board.DispatchLockPath(db), db+".dispatch.lock"; got != want {
 		t.Errorf("DispatchLockPath = %q, want %q", got, want)
 	}
 	first, ok, err := TryLockDispatch(db)

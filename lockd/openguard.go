@@ -2,23 +2,18 @@ package lockd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
 // holdOpenTimeout bounds HoldOpen's wait. Only a swap holds the open
 // guard exclusively, and only for the moment of the rename.
 const holdOpenTimeout = 30 * time.Second
-
-// OpenPath returns the open-guard file of the board at dbPath.
-func OpenPath(dbPath string) string { return dbPath + ".open" }
 
 // OpenGuard is a lock on <db>.open: shared while a kanbanshim process has
 // the board open, exclusive while a swap replaces the file, so a swap
@@ -28,13 +23,14 @@ type OpenGuard struct {
 }
 
 // HoldOpen takes the open guard shared and keeps it until Close. It
-// waits (up to 30 s) only if a swap holds the guard exclusively.
-func HoldOpen(dbPath string) (*OpenGuard, error) {
-	fl, err := OpenLockFile(OpenPath(dbPath))
+// waits (up to 30 s, or until ctx is done: a drain signal stops the wait)
+// only if a swap holds the guard exclusively.
+func HoldOpen(ctx context.Context, dbPath string) (*OpenGuard, error) {
+	fl, err := OpenLockFile(board.OpenPath(dbPath))
 	if err != nil {
 		return nil, fmt.Errorf("hold board open: %w", err)
 	}
-	if err := fl.Lock(context.Background(), false, holdOpenTimeout); err != nil {
+	if err := fl.Lock(ctx, false, holdOpenTimeout); err != nil {
 		return nil, closeAfter(fmt.Errorf("hold board open: %w", err), fl)
 	}
 	return &OpenGuard{fl: fl}, nil
@@ -45,7 +41,7 @@ func HoldOpen(dbPath string) (*OpenGuard, error) {
 // process, or another OpenGuard in this one) has the board open; the
 // message names the pids when /proc/locks shows them.
 func TryExclusive(dbPath string) (*OpenGuard, error) {
-	path := OpenPath(dbPath)
+	path := board.OpenPath(dbPath)
 	fl, err := OpenLockFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock board for swap: %w", err)
@@ -94,18 +90,4 @@ func closeAfter(err error, fl *FileLock) error {
 	default:
 		return fmt.Errorf("%w (close: %w)", err, cerr)
 	}
-}
-
-// SwapPendingPath is the journal kanban-recover writes before it moves a
-// board's files during a swap, and removes when the swap is finished or
-// undone. It lives here, not in recover, because every opener must check
-// it: while it exists the board's -wal may be held aside, and a writer
-// that opened the bare db would write on a stale board.
-func SwapPendingPath(dbPath string) string { return dbPath + ".swap.pending" }
-
-// SwapPending reports whether an interrupted swap's journal is next to
-// the board (see SwapPendingPath).
-func SwapPending(dbPath string) bool {
-	_, err := os.Lstat(SwapPendingPath(dbPath))
-	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -2,43 +2,38 @@ package migrate
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
-// BackupKeep is how many pre-migrate backups a board keeps.
-const BackupKeep = 5
-
-const (
-	backupPrefix = "pre-migrate-"
-	backupSuffix = ".db"
-	backupStamp  = "20060102T150405Z"
-)
+// BackupKeep is how many pre-migrate backups a database keeps.
+const BackupKeep = board.BackupKeep
 
 // Backup writes an online backup (SQLite's backup API, never a file copy,
 // so the copy is a consistent snapshot even with a WAL and live peers) of
-// the main database of c to dir/pre-migrate-<UTC ts>.db, and returns its
+// the main database of c, the board at db, into dir as one of db's backup
+// sets (board.Backup: <db name>.pre-migrate-<UTC ts>.db), and returns its
 // path. The copy is written under a temporary name, switched to DELETE
 // mode so it is one self-contained file, quick-checked, synced and only
-// then renamed into place; a killed backup leaves at most a *.tmp file,
-// which the next Backup removes. Older backups beyond BackupKeep are
-// pruned afterwards.
-func Backup(ctx context.Context, c *sqlite3.Conn, dir string, now time.Time) (string, error) {
+// then renamed into place; a killed backup leaves at most a temporary
+// file, which the next Backup of that database removes. db's older
+// backups beyond BackupKeep are pruned afterwards; other databases'
+// backups in dir, and backups of earlier versions (whose names do not say
+// which database they belong to), are never touched.
+func Backup(ctx context.Context, c *sqlite3.Conn, db, dir string, now time.Time) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("backup: %w", err)
 	}
-	removeStaleTemps(dir)
-	final := uniqueBackupName(dir, now)
-	tmp := final + ".tmp"
+	board.Backup.RemoveTemps(dir, db)
+	final := board.Backup.NewPath(dir, db, now, "", "")
+	tmp := board.TempPath(final)
 	if err := backupTo(ctx, c, tmp); err != nil {
 		_ = os.Remove(tmp)
 		return "", err
@@ -47,7 +42,7 @@ func Backup(ctx context.Context, c *sqlite3.Conn, dir string, now time.Time) (st
 		_ = os.Remove(tmp)
 		return "", err
 	}
-	if err := PruneBackups(dir, BackupKeep); err != nil {
+	if _, err := board.Backup.Prune(board.OSFS{}, dir, db, BackupKeep, final); err != nil {
 		return final, err
 	}
 	return final, nil
@@ -98,109 +93,7 @@ func publish(tmp, final string) error {
 	if err := os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	return syncDir(filepath.Dir(final))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// uniqueBackupName picks pre-migrate-<ts>.db, adding -2, -3, … when a
-// backup with that second already exists.
-func uniqueBackupName(dir string, now time.Time) string {
-	base := backupPrefix + now.UTC().Format(backupStamp)
-	name := filepath.Join(dir, base+backupSuffix)
-	for n := 2; fileExists(name); n++ {
-		name = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, n, backupSuffix))
-	}
-	return name
-}
-
-func fileExists(p string) bool { _, err := os.Lstat(p); return err == nil }
-
-// removeStaleTemps deletes *.tmp backups left by a killed run. Only one
-// migration runs per board at a time (init lock and lease), so any such
-// file is dead.
-func removeStaleTemps(dir string) {
-	ms, _ := filepath.Glob(filepath.Join(dir, backupPrefix+"*"+backupSuffix+".tmp*"))
-	for _, m := range ms {
-		_ = os.Remove(m)
-	}
-}
-
-// BackupInfo is one pre-migrate backup of a board.
-type BackupInfo struct {
-	Path  string `json:"path"`
-	Stamp string `json:"stamp"`
-	seq   int
-}
-
-// ListBackups returns the pre-migrate backups in dir, oldest first.
-func ListBackups(dir string) ([]BackupInfo, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []BackupInfo
-	for _, e := range ents {
-		if b, ok := parseBackupName(e.Name()); ok && e.Type().IsRegular() {
-			b.Path = filepath.Join(dir, e.Name())
-			out = append(out, b)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Stamp != out[j].Stamp {
-			return out[i].Stamp < out[j].Stamp
-		}
-		return out[i].seq < out[j].seq
-	})
-	return out, nil
-}
-
-func parseBackupName(name string) (BackupInfo, bool) {
-	if !strings.HasPrefix(name, backupPrefix) || !strings.HasSuffix(name, backupSuffix) {
-		return BackupInfo{}, false
-	}
-	mid := strings.TrimSuffix(strings.TrimPrefix(name, backupPrefix), backupSuffix)
-	stamp, seq := mid, 1
-	if i := strings.IndexByte(mid, '-'); i >= 0 {
-		n, err := strconv.Atoi(mid[i+1:])
-		if err != nil || n < 2 {
-			return BackupInfo{}, false
-		}
-		stamp, seq = mid[:i], n
-	}
-	if _, err := time.Parse(backupStamp, stamp); err != nil {
-		return BackupInfo{}, false
-	}
-	return BackupInfo{Stamp: stamp, seq: seq}, true
-}
-
-// PruneBackups keeps the newest keep pre-migrate backups in dir.
-func PruneBackups(dir string, keep int) error {
-	bs, err := ListBackups(dir)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for len(bs) > keep {
-		if err := os.Remove(bs[0].Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-		bs = bs[1:]
-	}
-	return errors.Join(errs...)
+	return board.OSFS{}.SyncDir(filepath.Dir(final))
 }
 
 // Restore copies the backup at path back over the main database of c with

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -93,7 +94,7 @@ func (u *upgrade) journalPolicy(ctx context.Context, from, to string) error {
 // or its -shm open (Python peers take none of our locks, so /proc is the
 // only way to see them). Without /proc nobody can be ruled out.
 func othersOpen(path, from, to string) error {
-	ops, err := proc.ScanOpeners(path, path+"-wal", path+"-shm")
+	ops, err := proc.ScanOpeners(path, board.WAL(path), board.SHM(path))
 	if err != nil {
 		return &JournalError{From: from, To: to, Reason: "cannot tell which processes have the board open: " + err.Error()}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -25,7 +26,7 @@ var (
 	// is kanban-recover's job, never a migration's.
 	ErrNotSQLite = errors.New("not a SQLite database (bad header)")
 	// ErrSwapPending is a board with an interrupted kanban-recover swap
-	// (lockd.SwapPendingPath): kanban-recover auto, or any kanban
+	// (board.SwapPendingPath): kanban-recover auto, or any kanban
 	// command, resolves it first.
 	ErrSwapPending = errors.New("a kanban-recover swap was interrupted; run kanban-recover auto first")
 )
@@ -59,10 +60,10 @@ func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Durat
 			b.Close()
 		}
 	}()
-	if b.guard, err = takeGuard(path, exclusive); err != nil {
+	if b.guard, err = takeGuard(ctx, path, exclusive); err != nil {
 		return nil, err
 	}
-	if lockd.SwapPending(path) {
+	if board.SwapPending(path) {
 		return nil, fmt.Errorf("%s: %w", path, ErrSwapPending)
 	}
 	if b.Conn, err = openConn(path); err != nil {
@@ -114,13 +115,13 @@ func checkFile(path string) (int64, error) {
 
 // takeGuard holds the open guard; on a directory we cannot write to the
 // board is opened without one, as kanban does.
-func takeGuard(path string, exclusive bool) (*lockd.OpenGuard, error) {
+func takeGuard(ctx context.Context, path string, exclusive bool) (*lockd.OpenGuard, error) {
 	var g *lockd.OpenGuard
 	var err error
 	if exclusive {
 		g, err = lockd.TryExclusive(path)
 	} else {
-		g, err = lockd.HoldOpen(path)
+		g, err = lockd.HoldOpen(ctx, path)
 	}
 	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) && !exclusive {
 		return nil, nil

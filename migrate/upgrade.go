@@ -10,6 +10,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
@@ -187,7 +188,7 @@ func (u *upgrade) planOptions() Options { return Options{Full: true, Now: u.o.No
 func (u *upgrade) migrate(ctx context.Context) error {
 	c := u.b.Conn
 	if u.o.BackupDir != "" {
-		p, err := Backup(ctx, c, u.o.BackupDir, u.o.Now)
+		p, err := Backup(ctx, c, u.path, u.o.BackupDir, u.o.Now)
 		if p != "" {
 			u.rep.Backup = p
 		}
@@ -251,7 +252,7 @@ func lockBoard(ctx context.Context, path string, timeout time.Duration) (func(),
 			return nil, context.Cause(ctx)
 		}
 		if errors.Is(err, lockd.ErrTimeout) {
-			return nil, fmt.Errorf("%w (%s held%s)", ErrInitBusy, lockd.InitLockPath(path), holders(lockd.InitLockPath(path)))
+			return nil, fmt.Errorf("%w (%s held%s)", ErrInitBusy, board.InitLockPath(path), holders(board.InitLockPath(path)))
 		}
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -96,7 +97,7 @@ func TestUpgrade_earlyMayMatchesUpstreamAndBacksUp(t *testing.T) {
 			if err != nil || !again.NothingToDo || again.Backup != "" {
 				t.Fatalf("second apply: %+v %v", again, err)
 			}
-			if bs, _ := ListBackups(bdir); len(bs) != 1 {
+			if bs, _ := board.Backup.List(bdir, db); len(bs) != 1 {
 				t.Errorf("%d backups after a no-op apply", len(bs))
 			}
 		})
@@ -243,7 +244,7 @@ func TestUpgrade_refusesDamagedBoard(t *testing.T) {
 // kanban-recover auto and the board is left byte-identical.
 func TestUpgrade_refusesPendingSwap(t *testing.T) {
 	db := legacyBoard(t, "early-may-2026", "delete")
-	if err := os.WriteFile(lockd.SwapPendingPath(db), []byte(`{"set":"x"}`), 0o644); err != nil {
+	if err := os.WriteFile(board.SwapPendingPath(db), []byte(`{"set":"x"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	before, err := os.ReadFile(db)
@@ -317,7 +318,7 @@ func TestUpgrade_journalRefusedOnNetworkFS(t *testing.T) {
 func TestUpgrade_journalRefusedWhileOpen(t *testing.T) {
 	t.Run("open guard", func(t *testing.T) {
 		db := legacyBoard(t, "early-may-2026", "wal")
-		g, err := lockd.HoldOpen(db)
+		g, err := lockd.HoldOpen(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +335,7 @@ func TestUpgrade_journalRefusedWhileOpen(t *testing.T) {
 	})
 	t.Run("no change needed", func(t *testing.T) {
 		db := legacyBoard(t, "drifted", "wal")
-		g, err := lockd.HoldOpen(db)
+		g, err := lockd.HoldOpen(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
 		}

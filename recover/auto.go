@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // Auto outcomes (AutoReport.Status).
@@ -46,12 +46,12 @@ type AutoOptions struct {
 	JournalMode  string        // fallback when the header is unreadable, see SwapOptions
 	Progress     io.Writer     // salvage progress lines; nil for none
 	Now          func() time.Time
-	FS           FS
+	FS           board.FS
 }
 
 // ReindexReport is the in-place REINDEX Auto did for index-only damage.
 type ReindexReport struct {
-	Status     string   `json:"status"` // store.Repair's: repaired, corrupt, ok
+	Status     string   `json:"status"` // Repair's: repaired, corrupt, ok
 	Reindexed  []string `json:"reindexed"`
 	BackupPath string   `json:"backup_path,omitempty"`
 	Messages   []string `json:"post_repair_messages,omitempty"`
@@ -241,7 +241,7 @@ func (a *auto) noteSoftProblems(r *CheckReport) {
 // is held right now by a maintenance tool (kanban-migrate, or a swap), so
 // Auto does not check a board that is being rewritten.
 func maintenanceHolder(db string) error {
-	held, _, err := lockd.LockState(lockd.LeasePath(db))
+	held, _, err := lockd.LockState(board.LeasePath(db))
 	if err != nil || !held {
 		return nil
 	}
@@ -264,14 +264,14 @@ func (e *maintenanceError) Unwrap() error { return lockd.ErrMaintenance }
 
 // salvagePath is where Auto writes the salvaged board: next to the live
 // one, so the swap is a rename in the same directory.
-func salvagePath(db string) string { return db + ".salvage.tmp" }
+func salvagePath(db string) string { return board.SalvagePath(db) }
 
 // removeTemp removes what an earlier, interrupted Auto left.
 func (a *auto) removeTemp() {
 	if SwapPending(a.o.DBPath) {
 		return // an interrupted swap may be staging from it; its resolve decides
 	}
-	for _, suf := range []string{"", ".tmp", "-wal", "-shm", ".tmp-wal", ".tmp-shm"} {
+	for _, suf := range []string{"", ".tmp", board.WALSuffix, board.SHMSuffix, ".tmp" + board.WALSuffix, ".tmp" + board.SHMSuffix} {
 		_ = os.Remove(salvagePath(a.o.DBPath) + suf)
 	}
 }
@@ -280,13 +280,13 @@ func (a *auto) removeTemp() {
 // true when that repaired the board; false means the damage was not
 // index-only after all and a salvage follows.
 func (a *auto) reindex(ctx context.Context) (done bool, err error) {
-	res, err := store.Repair(ctx, a.o.DBPath, store.RepairOptions{BusyTimeout: a.o.BusyTimeout,
+	res, err := Repair(ctx, a.o.DBPath, RepairOptions{BusyTimeout: a.o.BusyTimeout,
 		LeaseTimeout: a.o.LeaseTimeout, QuarantineDir: a.quarantineDir(), Now: a.o.Now})
 	if err != nil {
 		return false, fmt.Errorf("reindex: %w", err)
 	}
 	a.rep.Reindex = &ReindexReport{Status: res.Status, Reindexed: res.Reindexed, BackupPath: res.BackupPath, Messages: res.PostRepair}
-	if res.Status != store.RepairRepaired && res.Status != store.RepairOK {
+	if res.Status != RepairRepaired && res.Status != RepairOK {
 		a.note("REINDEX did not repair the board (%s); salvaging instead", res.Status)
 		return false, nil
 	}

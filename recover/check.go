@@ -12,8 +12,8 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
-	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -103,7 +103,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		r.Mode = "integrity_check"
 	}
 	if SwapPending(opts.DBPath) {
-		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", lockd.SwapPendingPath(opts.DBPath))
+		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", board.SwapPendingPath(opts.DBPath))
 	}
 	if err := r.checkFiles(sc.DB); err != nil {
 		return nil, fmt.Errorf("check: %w", err)
@@ -124,7 +124,7 @@ func (r *CheckReport) checkFiles(db string) error {
 	}
 	r.FileSize, r.Header = size, ParseHeader(hdr)
 	r.checkHeader(hdr)
-	wal, err := os.ReadFile(db + "-wal")
+	wal, err := os.ReadFile(board.WAL(db))
 	walPresent := err == nil
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -133,7 +133,7 @@ func (r *CheckReport) checkFiles(db string) error {
 		r.WAL, _ = readWAL(wal, r.Header.PageSize)
 		r.checkWAL()
 	}
-	shm, _, err := readHead(db+"-shm", shmHeaderMinSize)
+	shm, _, err := readHead(board.SHM(db), shmHeaderMinSize)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/ncruces/go-sqlite3"
 )
@@ -36,16 +37,16 @@ var (
 	// ErrSameFile means a swap was asked to replace a board with itself.
 	ErrSameFile = errors.New("replacement is the board itself")
 	// ErrNoExchange means the system cannot swap two names atomically.
-	ErrNoExchange = errors.New("atomic exchange not supported")
+	ErrNoExchange = board.ErrNoExchange
 	// ErrSwapDiverged means a board changed while an interrupted swap
 	// held its -wal/-journal aside: the held files cannot go back over
 	// it, so they are kept in the quarantine set instead.
-	ErrSwapDiverged = errors.New("board changed while an interrupted swap held its sidecars aside")
+	ErrSwapDiverged = board.ErrSwapDiverged
 )
 
 // sidecars are the files that belong to a database, copied together. A
 // hot -journal is part of the board's state: the copy rolls it back.
-var sidecars = []string{"", "-wal", "-shm", "-journal"}
+var sidecars = board.WithSidecars
 
 // scratch is a private copy of a board (db, -wal, -shm) in a temporary
 // directory. Everything the recover package analyses is such a copy, so
@@ -97,7 +98,7 @@ func copyBoard(ctx context.Context, dbPath string) (*scratch, error) {
 		s.Close()
 		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
 	}
-	if slices.Contains(s.Copied, "-journal") {
+	if slices.Contains(s.Copied, board.JournalSuffix) {
 		s.JournalErr = rollBack(s.DB)
 		s.RolledBack = s.JournalErr == nil
 	}

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/kanbanshim/kanbanshim/recover"
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 // errInjected is the failure faultFS returns.
@@ -19,7 +19,7 @@ var errInjected = errors.New("injected fault")
 // every later call of any kind fails too, which is what a crash looks
 // like to the code that would have cleaned up.
 type faultFS struct {
-	recover.OSFS
+	board.OSFS
 	kind   string
 	n      int
 	sticky bool
@@ -67,7 +67,7 @@ func sortedKinds(m map[string]int) []string {
 	return ks
 }
 
-func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (recover.File, error) {
+func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (board.File, error) {
 	if err := f.hit("open"); err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (f *faultFS) SyncDir(dir string) error {
 
 // faultFile counts and fails writes, syncs and closes of one file.
 type faultFile struct {
-	recover.File
+	board.File
 	fs *faultFS
 }
 

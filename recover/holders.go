@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
@@ -58,7 +59,7 @@ func (e *BoardBusyError) Unwrap() error { return ErrBoardBusy }
 // reports one opener standing for "unknown", since nobody can be ruled out.
 func openers(db string, guardBusy bool) []Opener {
 	var out []Opener
-	found, err := proc.ScanOpeners(db, db+"-wal", db+"-shm", db+"-journal")
+	found, err := proc.ScanOpeners(db, board.WAL(db), board.SHM(db), board.Journal(db))
 	if err != nil {
 		out = append(out, Opener{Command: "unknown processes (cannot scan for openers: " + err.Error() + ")"})
 	}
@@ -71,7 +72,7 @@ func openers(db string, guardBusy bool) []Opener {
 	if !guardBusy {
 		return out
 	}
-	holders, _ := proc.FlockHolders(lockd.OpenPath(db))
+	holders, _ := proc.FlockHolders(board.OpenPath(db))
 	named := false
 	for _, h := range holders {
 		if h.PID == os.Getpid() {
@@ -83,7 +84,7 @@ func openers(db string, guardBusy bool) []Opener {
 		}
 	}
 	if !named {
-		out = append(out, Opener{Command: "another kanbanshim process (" + filepath.Base(lockd.OpenPath(db)) + " is held)", Guard: true})
+		out = append(out, Opener{Command: "another kanbanshim process (" + filepath.Base(board.OpenPath(db)) + " is held)", Guard: true})
 	}
 	return out
 }
@@ -100,10 +101,6 @@ func command(argv []string) string {
 	}
 	return s
 }
-
-// RecoverLockPath is the lock that keeps two kanban-recover runs (auto,
-// swap) off the same board: <db>.recover.lock, taken without waiting.
-func RecoverLockPath(dbPath string) string { return dbPath + ".recover.lock" }
 
 // RecoverBusyError reports that another kanban-recover run holds the board.
 type RecoverBusyError struct {
@@ -126,7 +123,7 @@ func (e *RecoverBusyError) Unwrap() []error { return []error{ErrRecoverBusy, loc
 // LockRecover takes <db>.recover.lock without waiting. The caller closes
 // the returned lock when its run ends. A held lock is a *RecoverBusyError.
 func LockRecover(dbPath string) (*lockd.FileLock, error) {
-	fl, err := lockd.OpenLockFile(RecoverLockPath(dbPath))
+	fl, err := lockd.OpenLockFile(board.RecoverLockPath(dbPath))
 	if err != nil {
 		return nil, fmt.Errorf("recover lock: %w", err)
 	}
@@ -139,7 +136,7 @@ func LockRecover(dbPath string) (*lockd.FileLock, error) {
 		return nil, errors.Join(fmt.Errorf("recover lock: %w", err), cerr)
 	}
 	be := &RecoverBusyError{Path: dbPath}
-	if hs, _ := proc.FlockHolders(RecoverLockPath(dbPath)); len(hs) > 0 {
+	if hs, _ := proc.FlockHolders(board.RecoverLockPath(dbPath)); len(hs) > 0 {
 		be.Holder = Opener{PID: hs[0].PID, Command: command(proc.Cmdline(hs[0].PID))}
 	}
 	return nil, be

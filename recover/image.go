@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 // Page-size sources reported in Image.PageSizeSource.
@@ -52,11 +54,11 @@ func Load(ctx context.Context, dbPath string) (*Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	wal, walErr := os.ReadFile(dbPath + "-wal")
+	wal, walErr := os.ReadFile(board.WAL(dbPath))
 	if walErr != nil && !errors.Is(walErr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read wal: %w", walErr)
 	}
-	shm, shmErr := os.ReadFile(dbPath + "-shm")
+	shm, shmErr := os.ReadFile(board.SHM(dbPath))
 	if shmErr != nil && !errors.Is(shmErr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read shm: %w", shmErr)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -30,7 +31,7 @@ func verifyBoard(ctx context.Context, path string) (mode string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+	if fi, err := os.Stat(board.WAL(path)); err == nil && fi.Size() > 0 {
 		return "", fmt.Errorf("%w: %s-wal still holds %d bytes after closing (is the file open elsewhere?)", ErrNewInvalid, path, fi.Size())
 	}
 	return mode, nil
@@ -108,13 +109,13 @@ func (s *swapper) stage(ctx context.Context) error {
 	want := s.wantMode()
 	s.staged = s.newPath
 	if filepath.Dir(s.newPath) != s.dir {
-		s.staged = s.db + stagedSuffix
-		for _, suf := range []string{"", "-wal", "-shm", "-journal"} {
-			if err := removeIfExists(s.fs, s.staged+suf); err != nil {
+		s.staged = board.SwapStagedPath(s.db)
+		for _, suf := range board.WithSidecars {
+			if err := board.RemoveIfExists(s.fs, s.staged+suf); err != nil {
 				return fmt.Errorf("remove stale %s: %w", s.staged+suf, err)
 			}
 		}
-		if err := copyInto(s.fs, s.newPath, s.staged); err != nil {
+		if err := board.CopyInto(s.fs, s.newPath, s.staged); err != nil {
 			return fmt.Errorf("copy the replacement next to the board: %w", err)
 		}
 		s.rep.Copied = true
@@ -127,8 +128,8 @@ func (s *swapper) stage(ctx context.Context) error {
 	if err := s.syncFile(s.staged); err != nil {
 		return err
 	}
-	for _, suf := range []string{"-wal", "-shm"} {
-		if err := removeIfExists(s.fs, s.staged+suf); err != nil {
+	for _, suf := range []string{board.WALSuffix, board.SHMSuffix} {
+		if err := board.RemoveIfExists(s.fs, s.staged+suf); err != nil {
 			return err
 		}
 	}

@@ -11,14 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
-)
-
-// Files next to the board that belong to a swap in progress.
-const (
-	stagedSuffix = ".swap.tmp" // the replacement, copied next to the board
-	holdInfix    = ".swap"     // <db>.swap-wal, -shm, -journal: the original sidecars during the commit
-	// The swap's journal is lockd.SwapPendingPath (see commit.go).
 )
 
 // ToolName is the maintenance holder name written into the lease record.
@@ -46,7 +40,7 @@ type SwapOptions struct {
 	// Auto passes the hash taken before it salvaged, so writes made since
 	// are never thrown away (ErrBoardChanged).
 	ExpectHash string
-	FS         FS               // nil: OSFS
+	FS         board.FS         // nil: board.OSFS
 	Now        func() time.Time // nil: time.Now
 }
 
@@ -70,15 +64,19 @@ type SwapReport struct {
 //
 // NewPath is verified first (it opens, passes integrity_check and has the
 // current kanban schema). Then, holding the write lease in maintenance
-// mode and the open guard exclusively for the whole swap, and refusing
-// while any other process has the board open (unless Force), it stages
-// the replacement in the board's directory, links the original db, -wal
-// and -shm into a quarantine set, removes the original -wal and -shm,
-// and renames the replacement over the db: that rename is the commit
-// point. Every failure before it puts the sidecars back, so the original
-// stays byte-identical and openable. Afterwards the directory is
-// fsynced, the board re-opened and quick_checked, and old quarantine sets
-// pruned.
+// mode and the open guard exclusively for the whole swap, it resolves an
+// interrupted earlier swap, refuses while any other process has the board
+// open (unless Force), stages the replacement in the board's directory
+// and hard-links the original db into a quarantine set (phase A: nothing
+// live is touched). The commit (commit.go) writes the swap journal and
+// blocks the board (its -wal's name becomes a directory, so no SQLite can
+// open it) while it holds the original -wal, -shm and -journal aside,
+// checks that the board did not change, and renames the replacement over
+// the db: that rename is the commit point. Every failure before it
+// unblocks the board with its own sidecars, so the original stays
+// byte-identical and openable; after it the block goes and the held
+// sidecars join the set. Afterwards the board is re-opened and
+// quick_checked, and the database's old quarantine sets are pruned.
 func Swap(ctx context.Context, o SwapOptions) (*SwapReport, error) {
 	s, err := newSwapper(o)
 	if err != nil {
@@ -93,7 +91,7 @@ func Swap(ctx context.Context, o SwapOptions) (*SwapReport, error) {
 // swapper carries one swap.
 type swapper struct {
 	o       SwapOptions
-	fs      FS
+	fs      board.FS
 	db, dir string
 	newPath string
 	qdir    string
@@ -124,7 +122,7 @@ func newSwapper(o SwapOptions) (*swapper, error) {
 	}
 	s := &swapper{o: o, fs: o.FS, db: db, dir: filepath.Dir(db), newPath: np, qdir: o.QuarantineDir}
 	if s.fs == nil {
-		s.fs = OSFS{}
+		s.fs = board.OSFS{}
 	}
 	if s.qdir == "" {
 		s.qdir = DefaultQuarantineDir(db)
@@ -148,29 +146,23 @@ func (s *swapper) run(ctx context.Context) error {
 		return err
 	}
 	s.newMode = mode
-	lease := lockd.NewLease(s.db)
-	if err := lease.AcquireMaintenance(ctx, ToolName, "swap", s.o.LeaseTimeout); err != nil {
+	m, err := lockd.Maintain(ctx, s.db, ToolName, "swap", s.o.LeaseTimeout)
+	if err != nil {
 		return err
 	}
-	defer lease.Release()
-	guard, err := lockd.TryExclusive(s.db)
-	guardBusy := errors.Is(err, lockd.ErrBoardInUse)
-	if err != nil && !guardBusy {
-		return err
-	}
-	defer guard.Close()
-	if note, err := s.resolvePending(); err != nil {
+	defer m.Release()
+	if note, err := board.ResolveSwap(s.fs, s.db); err != nil {
 		return err
 	} else if note != "" {
 		s.rep.Notes = append(s.rep.Notes, note)
 	}
-	if err := s.refuseOpeners(guardBusy); err != nil {
+	if err := s.refuseOpeners(m.GuardBusy); err != nil {
 		return err
 	}
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if err := s.refuseOpeners(guardBusy); err != nil { // the staging may have taken a while
+	if err := s.refuseOpeners(m.GuardBusy); err != nil { // the staging may have taken a while
 		return s.abort(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -202,10 +194,8 @@ func (s *swapper) preflight() error {
 	if rel, err := filepath.Rel(s.qdir, s.newPath); err == nil && !strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("%w: %s is in the quarantine; copy it out first (verifying it would change the kept copy)", ErrNewInvalid, s.newPath)
 	}
-	for _, suf := range []string{"-wal", "-shm", "-journal", stagedSuffix, ".swap.pending", holdInfix + "-wal", holdInfix + "-shm", holdInfix + "-journal"} {
-		if s.newPath == s.db+suf {
-			return fmt.Errorf("%w: %s is one of the board's own files", ErrNewInvalid, s.newPath)
-		}
+	if slices.Contains(board.OwnFiles(s.db), s.newPath) {
+		return fmt.Errorf("%w: %s is one of the board's own files", ErrNewInvalid, s.newPath)
 	}
 	return nil
 }
@@ -232,7 +222,7 @@ func (s *swapper) refuseOpeners(guardBusy bool) error {
 // alone: the content hash, the staged replacement in the board's
 // directory, and the quarantine set holding links to the originals.
 func (s *swapper) prepare(ctx context.Context) error {
-	sum, err := ContentHash(s.db)
+	sum, err := board.ContentHash(s.db)
 	if err != nil {
 		return err
 	}
@@ -267,7 +257,7 @@ func (s *swapper) abort(cause error) error {
 	s.set = setChange{}
 	s.rep.Quarantine = ""
 	if s.rep.Copied && s.staged != "" {
-		if err := removeIfExists(s.fs, s.staged); err != nil {
+		if err := board.RemoveIfExists(s.fs, s.staged); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -275,17 +265,6 @@ func (s *swapper) abort(cause error) error {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("cleanup after the failed swap: %v", errors.Join(errs...)))
 	}
 	return cause
-}
-
-// removeIfExists removes path through fsys, ignoring absence.
-func removeIfExists(fsys FS, path string) error {
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }
 
 // exists reports whether path exists (a broken stat counts as existing,
@@ -298,17 +277,18 @@ func exists(path string) bool {
 // quarantine makes sure the quarantine set for sum holds the original db
 // before the commit: a hard link to the live db (the same inode, so
 // byte-identical by construction; a copy where links are unsupported).
-// A set that already holds this exact state (kanban's detection snapshot
-// of it, or an earlier attempt) is reused. The -wal and -shm join the set
-// after the commit (see commit.go). Nothing live is changed.
+// A set of this database that already holds this exact state (kanban's
+// detection snapshot of it, or an earlier attempt) is reused. The -wal,
+// -shm and -journal join the set after the commit (board.Finish), which
+// also marks it as holding the original. Nothing live is changed.
 func (s *swapper) quarantine(sum string) error {
 	if err := s.fs.MkdirAll(s.qdir, 0o755); err != nil {
 		return err
 	}
-	dir := findSet(s.qdir, s.db, sum)
+	dir := board.FindQuarantine(s.qdir, s.db, sum)
 	s.rep.QuarantineReused = dir != ""
 	if dir == "" {
-		dir = filepath.Join(s.qdir, newSetName(s.qdir, sum, s.o.Now()))
+		dir = board.Quarantine.NewPath(s.qdir, s.db, s.o.Now(), sum, "")
 		if err := s.fs.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
@@ -316,7 +296,7 @@ func (s *swapper) quarantine(sum string) error {
 	}
 	s.set.dir, s.rep.Quarantine = dir, dir
 	if dst := filepath.Join(dir, filepath.Base(s.db)); !exists(dst) {
-		if err := linkOrCopy(s.fs, s.db, dst); err != nil {
+		if err := board.LinkOrCopy(s.fs, s.db, dst); err != nil {
 			return fmt.Errorf("quarantine %s: %w", filepath.Base(s.db), err)
 		}
 		s.set.added = append(s.set.added, dst)
@@ -328,15 +308,15 @@ func (s *swapper) quarantine(sum string) error {
 }
 
 // after runs once the replacement is in place: re-open it and
-// quick_check, then prune old quarantine sets. A failure here is reported
-// with the swap done (Swapped stays true).
+// quick_check, then prune the database's old quarantine sets. A failure
+// here is reported with the swap done (Swapped stays true).
 func (s *swapper) after(ctx context.Context) error {
 	mode, err := quickCheck(ctx, s.db)
 	if err != nil {
 		return fmt.Errorf("swapped, but the new board fails its check (the original is in %s): %w", s.set.dir, err)
 	}
 	s.rep.QuickCheck, s.rep.JournalMode = "ok", mode
-	pruned, err := pruneSets(s.fs, s.qdir, MaxQuarantineSets, s.set.dir)
+	pruned, err := board.Quarantine.Prune(s.fs, s.qdir, s.db, MaxQuarantineSets, s.set.dir)
 	s.rep.Pruned = pruned
 	if err != nil {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("pruning %s: %v", s.qdir, err))

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/fixtures"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/recover"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // swapFixture is a WAL board whose latest commits are only in its -wal
@@ -399,7 +399,7 @@ func TestSwap_refusals(t *testing.T) {
 	})
 
 	t.Run("open guard held", func(t *testing.T) {
-		g, err := lockd.HoldOpen(db)
+		g, err := lockd.HoldOpen(ctx(t), db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -448,22 +448,30 @@ func TestSwap_refusals(t *testing.T) {
 }
 
 // TestSwap_quarantine: a set kanban already wrote for the same state (its
-// detection snapshot) is reused rather than duplicated; old sets beyond
-// ten are pruned, never the one just used; a DELETE-mode board stays in
-// DELETE mode.
+// detection snapshot) is reused rather than duplicated and then marked as
+// holding the original; the database's old sets beyond ten (here sets
+// written by an earlier version, attributed by the db file inside) are
+// pruned, never the one just used, and never another database's; a
+// DELETE-mode board stays in DELETE mode.
 func TestSwap_quarantine(t *testing.T) {
 	f := getSwapFixture(t)
 	dir := t.TempDir()
 	db := f.placeBoard(t, dir)
 	before := hashBoard(t, db)
 	qdir := filepath.Join(dir, "quarantine")
-	detected, err := store.Quarantine(db, qdir, "detected", time.Unix(fixtures.Epoch, 0))
+	detected, err := board.QuarantineCopy(db, qdir, "detected", time.Unix(fixtures.Epoch, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 11; i++ {
-		if err := os.MkdirAll(filepath.Join(qdir, fmt.Sprintf("202001%02dT000000Z-0000000%d", i+1, i%10)), 0o755); err != nil {
-			t.Fatal(err)
+		for _, name := range []string{"kanban.db", "other.db"} {
+			set := filepath.Join(qdir, fmt.Sprintf("2020%02d%02dT000000Z-0000000%d-detected", len(name), i+1, i%10))
+			if err := os.MkdirAll(set, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(set, name), []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	newPath := f.placeNew(t, filepath.Join(t.TempDir(), "new.db"))
@@ -474,12 +482,16 @@ func TestSwap_quarantine(t *testing.T) {
 	if !rep.QuarantineReused || rep.Quarantine != detected {
 		t.Errorf("quarantine = %s (reused %v), want kanban's %s", rep.Quarantine, rep.QuarantineReused, detected)
 	}
-	sets := quarantineSets(t, db)
-	if len(sets) != recover.MaxQuarantineSets || len(rep.Pruned) != 2 {
-		t.Errorf("sets after pruning: %v (pruned %v)", sets, rep.Pruned)
+	sets, _ := board.Quarantine.List(qdir, db)
+	others, _ := board.Quarantine.List(qdir, filepath.Join(dir, "other.db"))
+	if len(sets) != recover.MaxQuarantineSets || len(rep.Pruned) != 2 || len(others) != 11 {
+		t.Errorf("sets after pruning: %d of this db, %d of another (pruned %v)", len(sets), len(others), rep.Pruned)
 	}
 	if _, err := os.Stat(detected); err != nil {
 		t.Errorf("the set in use was pruned: %v", err)
+	}
+	if last := sets[len(sets)-1]; last.Path != detected || !last.Original {
+		t.Errorf("newest set %+v, want %s marked as holding the original", last, detected)
 	}
 	kept := hashBoard(t, filepath.Join(detected, "kanban.db"))
 	if kept[0] != before[0] || kept[1] != before[1] {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/recover"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
 // These cases came from a review of the commit's crash and failure
@@ -50,7 +50,7 @@ func TestSwapWindow_reusedSetStagedGone(t *testing.T) {
 	dir := t.TempDir()
 	db := f.placeBoard(t, dir)
 	before := hashBoard(t, db)
-	if _, err := store.Quarantine(db, "", "detected", time.Now()); err != nil {
+	if _, err := board.QuarantineCopy(db, "", "detected", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	newPath := f.placeNew(t, filepath.Join(dir, "kanban.db.salvage.tmp"))
@@ -75,7 +75,7 @@ func TestSwapWindow_reusedSetStagedGone(t *testing.T) {
 // pendingStuckFS fails the staged file's rename (forcing a rollback) and
 // the first removal of the swap journal.
 type pendingStuckFS struct {
-	recover.OSFS
+	board.OSFS
 	failed bool
 }
 
@@ -114,7 +114,7 @@ func TestSwap_rollbackKeepsJournal(t *testing.T) {
 }
 
 // journalStuckFS fails every removal of the swap journal.
-type journalStuckFS struct{ recover.OSFS }
+type journalStuckFS struct{ board.OSFS }
 
 func (journalStuckFS) Remove(name string) error {
 	if strings.HasSuffix(name, ".swap.pending") {
@@ -183,7 +183,7 @@ c.commit(); c.close()`, db).CombinedOutput()
 // syncAfterRenameFS fails the first directory fsync after the staged
 // file was renamed over the board.
 type syncAfterRenameFS struct {
-	recover.OSFS
+	board.OSFS
 	renamed, failed bool
 }
 

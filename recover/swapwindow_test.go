@@ -1,9 +1,7 @@
 package recover_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/fixtures"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/recover"
-	"github.com/kanbanshim/kanbanshim/shim/store"
 	"github.com/ncruces/go-sqlite3"
 )
 
@@ -63,57 +61,6 @@ print("wrote")`, db).CombinedOutput()
 	}
 }
 
-// TestSwapWindow_kanbanResolves is defect T1: a swap killed with the -wal
-// held aside. The board is blocked, so nothing builds on the stale db; a
-// kanban open resolves the swap first (the -wal back in place), sees
-// every committed task, and writes made then survive kanban-recover auto.
-func TestSwapWindow_kanbanResolves(t *testing.T) {
-	f := getSwapFixture(t)
-	db, _ := interruptSwap(t, f)
-	checkBlocked(t, db)
-
-	_, err := store.Open(ctx(t), db, store.Options{})
-	var pe *store.SwapPendingError
-	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "kanban-recover auto --db "+db) {
-		t.Fatalf("open without a resolver: %v, want a SwapPendingError naming the fix", err)
-	}
-	resolver := func(ctx context.Context, p string) (string, error) {
-		return recover.ResolveSwap(ctx, recover.SwapOptions{DBPath: p})
-	}
-	st, err := store.Open(ctx(t), db, store.Options{ResolveSwap: resolver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if recover.SwapPending(db) {
-		t.Fatal("the journal outlived the resolving open")
-	}
-	tasks, err := st.ListTasks(store.ListFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(tasks)) != f.oldTasks {
-		t.Fatalf("kanban sees %d tasks, want all %d (the -wal's commits included)", len(tasks), f.oldTasks)
-	}
-	for i := range 20 {
-		if _, err := st.AddComment(ctx(t), tasks[0].ID, "bob", fmt.Sprintf("after %d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := recover.Auto(ctx(t), recover.AutoOptions{DBPath: db, Quick: true})
-	if err != nil || rep.Status != recover.StatusHealthy || len(rep.Notes) != 0 {
-		t.Fatalf("auto after: %v, %+v", err, rep)
-	}
-	c := openDB(t, db)
-	n, _, err := sqlx.QueryInt(c, "SELECT count(*) FROM task_comments WHERE body LIKE 'after %'")
-	if err != nil || n != 20 {
-		t.Fatalf("%d of 20 acknowledged comments survived (%v)", n, err)
-	}
-	integrityOK(t, c)
-}
-
 // TestSwapWindow_diverged: if the block was removed by hand and the bare
 // db written, undoing would replay the held -wal over newer pages. The
 // resolve keeps the board as it is, puts the held files in the
@@ -159,7 +106,7 @@ func TestSwapWindow_diverged(t *testing.T) {
 // writeFS writes to the board the moment the swap starts to block it:
 // the last instant a writer could slip in.
 type writeFS struct {
-	recover.OSFS
+	board.OSFS
 	db   string
 	done bool
 	err  error
@@ -284,7 +231,7 @@ func sha256hex(b []byte) string {
 	defer os.RemoveAll(dir)
 	p := filepath.Join(dir, "f")
 	_ = os.WriteFile(p, b, 0o600)
-	h, _ := store.HashFiles(p)
+	h, _ := board.HashFiles(p)
 	return h
 }
 

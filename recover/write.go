@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
@@ -165,7 +166,7 @@ func (w *writer) sequence(t *TableData) error {
 
 // removeDB removes a database file and its sidecars, ignoring absence.
 func removeDB(path string) {
-	for _, suf := range []string{"", "-wal", "-shm", "-journal"} {
+	for _, suf := range board.WithSidecars {
 		_ = os.Remove(path + suf)
 	}
 }
@@ -174,8 +175,8 @@ func removeDB(path string) {
 // existing file: a hard link fails if out exists; where links are not
 // supported it falls back to a checked rename.
 func publish(tmp, out string) error {
-	for _, suf := range []string{"-wal", "-shm"} {
-		if fi, err := os.Stat(tmp + suf); err == nil && fi.Size() > 0 && suf == "-wal" {
+	for _, suf := range []string{board.WALSuffix, board.SHMSuffix} {
+		if fi, err := os.Stat(tmp + suf); err == nil && fi.Size() > 0 && suf == board.WALSuffix {
 			return fmt.Errorf("output WAL not checkpointed (%d bytes)", fi.Size())
 		}
 		_ = os.Remove(tmp + suf)

@@ -48,8 +48,8 @@ func TestMain(m *testing.M) {
 		"hold": scripthelp.Command(scripthelp.Hold(map[string]scripthelp.Locker{
 			"lease": scripthelp.MaintenanceLease("kanban-migrate", "apply"),
 			"open":  scripthelp.OpenConn,
-			"guard": func(_ context.Context, db string) (func() error, error) {
-				g, err := lockd.HoldOpen(db)
+			"guard": func(ctx context.Context, db string) (func() error, error) {
+				g, err := lockd.HoldOpen(ctx, db)
 				if err != nil {
 					return nil, err
 				}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
@@ -361,7 +362,7 @@ func checkIntegrity(t testing.TB, c *sqlite3.Conn) {
 // guard (from /proc/locks).
 func checkNoLocks(t testing.TB, db string) {
 	t.Helper()
-	for _, path := range []string{lockd.LeasePath(db), lockd.OpenPath(db)} {
+	for _, path := range []string{board.LeasePath(db), board.OpenPath(db)} {
 		held, holders, err := lockd.LockState(path)
 		if errors.Is(err, lockd.ErrUnsupported) {
 			return

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 )
 
@@ -19,7 +20,7 @@ import (
 // database, its write-ahead log and its rollback journal. The -shm file
 // is left out: it is an index SQLite rebuilds from the -wal at will. Lock
 // and lease files next to the board are not the board either.
-var boardSuffixes = []string{"", "-wal", "-journal"}
+var boardSuffixes = []string{"", board.WALSuffix, board.JournalSuffix}
 
 // Snapshot is the content hash of each file of a board ("absent" for a
 // file that does not exist).
@@ -96,7 +97,7 @@ func CopyBoard(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	for _, suf := range []string{"-wal", "-shm", "-journal"} {
+	for _, suf := range board.Sidecars {
 		if _, err := os.Stat(src + suf); err == nil {
 			return fmt.Errorf("template board %s has a %s file: it was not closed cleanly", src, suf)
 		}

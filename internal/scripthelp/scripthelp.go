@@ -18,6 +18,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	kcli "github.com/kanbanshim/kanbanshim/shim/cli"
@@ -157,7 +158,7 @@ func SqlqCopy(args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	cp := filepath.Join(dir, "copy.db")
-	for _, suf := range []string{"", "-wal", "-journal"} {
+	for _, suf := range []string{"", board.WALSuffix, board.JournalSuffix} {
 		data, err := os.ReadFile(args[0] + suf)
 		if errors.Is(err, os.ErrNotExist) && suf != "" {
 			continue

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/fixtures/legacy"
 	"github.com/kanbanshim/kanbanshim/internal/fsutil"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
@@ -178,7 +179,7 @@ func (k *kcell) swapPhase(ctx context.Context) {
 		k.problem("make a replacement board: %v", err)
 		return
 	}
-	if fi, err := os.Stat(db + "-journal"); err == nil {
+	if fi, err := os.Stat(board.Journal(db)); err == nil {
 		k.tally.event("swap_over_journal")
 		k.logf("a -journal of %d bytes is next to the board before the swap", fi.Size())
 	}
@@ -190,7 +191,7 @@ func (k *kcell) swapPhase(ctx context.Context) {
 	if k.roundKinds["swap"] == 1 {
 		mode = "held" // the first swap of a cell, so even a short run covers it
 	}
-	if mode == "held" && !exists(db+"-wal") && !exists(db+"-shm") {
+	if mode == "held" && !exists(board.WAL(db)) && !exists(board.SHM(db)) {
 		mode = "commit" // nothing to hold aside (DELETE, or a checkpointed WAL board)
 	}
 	start := time.Now()
@@ -219,9 +220,9 @@ func (k *kcell) swapPhase(ctx context.Context) {
 			p.kill(phSwap)
 		}()
 	case "commit":
-		go killWhen([]string{db + ".swap.pending"}, k.rnd.between(0, 8*time.Millisecond))
+		go killWhen([]string{board.SwapPendingPath(db)}, k.rnd.between(0, 8*time.Millisecond))
 	case "held":
-		go killWhen([]string{db + ".swap-wal", db + ".swap-shm"}, 0)
+		go killWhen([]string{board.HoldPath(db, board.WALSuffix), board.HoldPath(db, board.SHMSuffix)}, 0)
 	}
 	select {
 	case <-p.done:
@@ -231,7 +232,7 @@ func (k *kcell) swapPhase(ctx context.Context) {
 		return
 	}
 	_, killed := p.killedBy()
-	_, perr := os.Lstat(db + ".swap.pending")
+	_, perr := os.Lstat(board.SwapPendingPath(db))
 	k.logf("swap (kill: %s) took %v, killed %v, journal left %v, exit %d", mode, time.Since(start), killed, perr == nil, p.exitCode())
 	switch {
 	case killed && perr == nil:
@@ -279,7 +280,7 @@ func (k *kcell) replacement(db string) (string, error) {
 	}
 	defer os.RemoveAll(scratch)
 	copyDB := filepath.Join(scratch, "kanban.db")
-	for _, suf := range []string{"", "-wal", "-journal"} {
+	for _, suf := range []string{"", board.WALSuffix, board.JournalSuffix} {
 		if err := fsutil.CopyNew(db+suf, copyDB+suf, 0o644, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
@@ -92,7 +93,7 @@ func runUnsafe(args []string) int {
 	for {
 		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
 		n := 0
-		for _, suf := range []string{"-wal", "-shm"} {
+		for _, suf := range []string{board.WALSuffix, board.SHMSuffix} {
 			if os.Remove(db+suf) == nil {
 				n++
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	osproc "github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -79,7 +80,7 @@ func (k *kcell) checkRound(ctx context.Context, stoppedAt time.Time) {
 // cronAuto runs `kanban-recover auto` on a board.
 func (k *kcell) cronAuto(ctx context.Context, slug string, damaged map[string]bool) {
 	db := k.boardPath(slug)
-	pending := exists(db + ".swap.pending")
+	pending := board.SwapPending(db)
 	out, err := k.command(ctx, "kanban-recover", "--db", db, "auto", "--json").Output()
 	var rep autoReport
 	if jerr := json.Unmarshal(out, &rep); jerr != nil {
@@ -422,7 +423,7 @@ func (k *kcell) checkSlots(live bool) {
 // held, and no interrupted swap may be left.
 func (k *kcell) checkLocks(slug string) {
 	db := k.boardPath(slug)
-	files := []string{db + ".lease", db + ".open", db + ".init.lock", db + ".dispatch.lock", db + ".recover.lock",
+	files := []string{board.LeasePath(db), board.OpenPath(db), board.InitLockPath(db), board.DispatchLockPath(db), board.RecoverLockPath(db),
 		filepath.Join(k.home, "kanban", ".dispatcher.lock")}
 	for _, f := range files {
 		if !exists(f) {
@@ -437,12 +438,12 @@ func (k *kcell) checkLocks(slug string) {
 			k.problem("%s leaked: held by pid %d (%s) after the quiesce", rel(k.home, f), h.PID, strings.Join(argvOf(h.PID), " "))
 		}
 	}
-	for _, suf := range []string{".swap.pending", ".swap-wal", ".swap-shm", ".swap-journal"} {
-		if exists(db + suf) {
-			k.problem("board %s: %s left next to the board after kanban-recover auto", slug, filepath.Base(db+suf))
+	for _, f := range []string{board.SwapPendingPath(db), board.HoldPath(db, board.WALSuffix), board.HoldPath(db, board.SHMSuffix), board.HoldPath(db, board.JournalSuffix)} {
+		if exists(f) {
+			k.problem("board %s: %s left next to the board after kanban-recover auto", slug, filepath.Base(f))
 		}
 	}
-	if fi, err := os.Lstat(db + "-wal"); err == nil && fi.IsDir() {
+	if fi, err := os.Lstat(board.WAL(db)); err == nil && fi.IsDir() {
 		k.problem("board %s: still blocked (its -wal is a swap's directory) after kanban-recover auto", slug)
 	}
 }

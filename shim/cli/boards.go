@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -255,7 +256,7 @@ func refuseIfOpen(db string) error {
 		return nil // no lock file possible: fall back to the /proc scan
 	}
 	defer g.Close()
-	ops, err := proc.ScanOpeners(db, db+"-wal", db+"-shm")
+	ops, err := proc.ScanOpeners(db, board.WAL(db), board.SHM(db))
 	if errors.Is(err, proc.ErrUnsupported) {
 		// hermes Python takes none of our locks: without the scan nobody
 		// can be ruled out (macOS).

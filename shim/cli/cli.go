@@ -18,7 +18,6 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/lockd"
-	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -203,11 +202,6 @@ func (a *App) storeOptions() store.Options {
 		},
 	}
 	opts.Logger = slog.New(noteHandler{w: a.Stderr, prog: a.Prog, notes: a.Interactive})
-	opts.ResolveSwap = func(ctx context.Context, db string) (string, error) {
-		// The board never needs a human for a swap that died mid-commit:
-		// undo or finish it, as kanban-recover auto would.
-		return recover.ResolveSwap(ctx, recover.SwapOptions{DBPath: db, LeaseTimeout: opts.LeaseTimeout})
-	}
 	if v, ok := a.peerOverride(); ok {
 		opts.PeerSQLite = func(context.Context) host.PeerInfo { return v }
 	}

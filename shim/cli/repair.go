@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
-	"github.com/kanbanshim/kanbanshim/shim/store"
+	"github.com/kanbanshim/kanbanshim/recover"
 )
 
 var (
@@ -29,7 +29,7 @@ func (c *repairCmd) flags(fs *pflag.FlagSet) {
 
 func (c *repairCmd) run(ctx context.Context, a *App, _ []string) error {
 	opts := a.storeOptions()
-	res, err := store.Repair(ctx, a.dbPath(), store.RepairOptions{BusyTimeout: opts.BusyTimeout,
+	res, err := recover.Repair(ctx, a.dbPath(), recover.RepairOptions{BusyTimeout: opts.BusyTimeout,
 		LeaseTimeout: opts.LeaseTimeout, QuarantineDir: opts.QuarantineDir, Now: a.Now})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -42,13 +42,13 @@ func (c *repairCmd) run(ctx context.Context, a *App, _ []string) error {
 	} else {
 		a.printRepair(res)
 	}
-	if res.Status == store.RepairCorrupt {
+	if res.Status == recover.RepairCorrupt {
 		return errFailedQuietly
 	}
 	return nil
 }
 
-func repairObject(r *store.RepairResult) py.Object {
+func repairObject(r *recover.RepairResult) py.Object {
 	var backup any
 	if r.BackupPath != "" {
 		backup = r.BackupPath
@@ -57,13 +57,13 @@ func repairObject(r *store.RepairResult) py.Object {
 		"post_repair_messages", strList(r.PostRepair), "backup_path", backup, "reindexed", strList(r.Reindexed))
 }
 
-func (a *App) printRepair(r *store.RepairResult) {
+func (a *App) printRepair(r *recover.RepairResult) {
 	switch r.Status {
-	case store.RepairMissing:
+	case recover.RepairMissing:
 		a.out("No kanban DB at %s — nothing to repair.", r.DBPath)
-	case store.RepairOK:
+	case recover.RepairOK:
 		a.out("%s: integrity_check ok — no repair needed.", r.DBPath)
-	case store.RepairRepaired:
+	case recover.RepairRepaired:
 		a.out("%s: repaired.", r.DBPath)
 		a.out("  reindexed: %s", strings.Join(r.Reindexed, ", "))
 		if r.BackupPath != "" {
@@ -77,7 +77,7 @@ func (a *App) printRepair(r *store.RepairResult) {
 
 // printCorrupt is upstream's CORRUPT block on stderr, with kanbanshim's
 // recovery tool as the fix in place of hand-run `sqlite3 .recover`.
-func (a *App) printCorrupt(r *store.RepairResult) {
+func (a *App) printCorrupt(r *recover.RepairResult) {
 	a.errLine("%s: CORRUPT.", r.DBPath)
 	for _, m := range head(r.Messages, repairMaxLines) {
 		a.errLine("  %s", m)

@@ -1,20 +1,15 @@
 package store
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
-	"time"
 
-	"github.com/kanbanshim/kanbanshim/internal/fsutil"
-	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/board"
 )
 
 // CorruptError is a board we refuse to open. Its message keeps upstream's
@@ -56,7 +51,7 @@ func (e *SwapPendingError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("a kanban-recover swap of %s was interrupted and could not be resolved here (%v); run: %s", e.Path, e.Err, fix)
 	}
-	return fmt.Sprintf("a kanban-recover swap of %s was interrupted (%s exists); run: %s", e.Path, lockd.SwapPendingPath(e.Path), fix)
+	return fmt.Sprintf("a kanban-recover swap of %s was interrupted (%s exists); run: %s", e.Path, board.SwapPendingPath(e.Path), fix)
 }
 
 // Unwrap returns why resolving the swap failed.
@@ -92,7 +87,7 @@ func (s *Store) corrupt(cause error) error {
 	if errors.As(cause, &se) {
 		reason = "sqlite refused to open file: " + se.Error()
 	}
-	snap, _ := Quarantine(s.path, s.opts.QuarantineDir, "detected", s.clock())
+	snap, _ := board.QuarantineCopy(s.path, s.opts.QuarantineDir, "detected", s.clock())
 	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, Err: cause}
 }
 
@@ -144,91 +139,4 @@ func tlsOffset(b []byte) int {
 		}
 	}
 	return -1
-}
-
-// Quarantine copies db, -wal and -shm into dir/<UTC ts>-<hash8>-<tag>/,
-// once per distinct content (a state already quarantined returns that
-// directory), keeping at most 10 sets. It only reads the board.
-func Quarantine(dbPath, dir, tag string, now time.Time) (string, error) {
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(dbPath), "quarantine")
-	}
-	sum, err := ContentHash(dbPath)
-	if err != nil {
-		return "", err
-	}
-	h8 := sum[:8]
-	if existing := findQuarantine(dir, h8); existing != "" {
-		return existing, nil
-	}
-	target := filepath.Join(dir, fmt.Sprintf("%s-%s-%s", now.UTC().Format("20060102T150405Z"), h8, tag))
-	if err := os.MkdirAll(target, 0o755); err != nil {
-		return "", err
-	}
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		if err := fsutil.CopyNew(dbPath+suffix, filepath.Join(target, filepath.Base(dbPath)+suffix), 0o644, true); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", err
-		}
-	}
-	pruneQuarantine(dir, 10)
-	return target, nil
-}
-
-// ContentHash is the sha256 of the database file followed by its -wal and
-// its -journal (absent ones add nothing): the identity of a board state.
-// kanban's detection snapshots and kanban-recover's quarantine sets are
-// both named after it, so they dedupe alike. A hot -journal is part of
-// the state: without it the db is half-written.
-func ContentHash(dbPath string) (string, error) {
-	return HashFiles(dbPath, dbPath+"-wal", dbPath+"-journal")
-}
-
-// HashFiles hashes the contents of the regular files among paths, in
-// order; absent paths and directories add nothing.
-func HashFiles(paths ...string) (string, error) {
-	h := sha256.New()
-	for _, p := range paths {
-		if fi, err := os.Stat(p); errors.Is(err, os.ErrNotExist) || (err == nil && fi.IsDir()) {
-			continue
-		}
-		f, err := os.Open(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func findQuarantine(dir, h8 string) string {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		parts := strings.Split(e.Name(), "-")
-		if e.IsDir() && len(parts) >= 2 && parts[1] == h8 {
-			return filepath.Join(dir, e.Name())
-		}
-	}
-	return ""
-}
-
-func pruneQuarantine(dir string, keep int) {
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names) // UTC timestamp first: lexical order is age order
-	for len(names) > keep {
-		os.RemoveAll(filepath.Join(dir, names[0]))
-		names = names[1:]
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 	"golang.org/x/sys/unix"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
@@ -78,24 +79,24 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	if err := s.settleSwap(ctx); err != nil {
 		return s, err
 	}
-	if g, gerr := lockd.HoldOpen(path); gerr == nil {
+	if g, gerr := lockd.HoldOpen(ctx, path); gerr == nil {
 		s.guard = g
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return s, gerr
 	}
-	if lockd.SwapPending(path) { // a swap started and died since settleSwap
+	if board.SwapPending(path) { // a swap started and died since settleSwap
 		// Let go of the guard (the resolve wants it), resolve, retake it.
 		s.guard.Close()
 		s.guard = nil
 		if err := s.settleSwap(ctx); err != nil {
 			return s, err
 		}
-		if g, gerr := lockd.HoldOpen(path); gerr == nil {
+		if g, gerr := lockd.HoldOpen(ctx, path); gerr == nil {
 			s.guard = g
 		} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 			return s, gerr
 		}
-		if lockd.SwapPending(path) {
+		if board.SwapPending(path) {
 			return s, &SwapPendingError{Path: path, Board: opts.Board}
 		}
 	}
@@ -120,18 +121,20 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 // settleSwap deals with an interrupted kanban-recover swap before the
 // board is opened: while its journal exists the board is blocked (its
 // -wal name is a directory) or, after a crash of an older version, lacks
-// its -wal, and opening it would build on a stale board. With a resolver
-// the swap is undone or finished here (it waits for a live swap to end);
-// otherwise, or if that fails, Open fails with a *SwapPendingError.
+// its -wal, and opening it would build on a stale board. The swap is
+// undone or finished here, with the same code kanban-recover uses
+// (board.ResolveSwap), under the write lease in maintenance mode (which
+// waits for a live swap to end). A read-only open does not resolve; it,
+// or a resolve that fails, fails Open with a *SwapPendingError.
 func (s *Store) settleSwap(ctx context.Context) error {
-	if !lockd.SwapPending(s.path) {
+	if !board.SwapPending(s.path) {
 		return nil
 	}
 	pe := &SwapPendingError{Path: s.path, Board: s.opts.Board}
-	if s.opts.ResolveSwap == nil || s.opts.ReadOnly {
+	if s.opts.ReadOnly {
 		return pe
 	}
-	note, err := s.opts.ResolveSwap(ctx, s.path)
+	note, err := resolveSwap(ctx, s.path, s.opts.LeaseTimeout)
 	if err != nil {
 		pe.Err = err
 		return pe
@@ -139,10 +142,21 @@ func (s *Store) settleSwap(ctx context.Context) error {
 	if note != "" {
 		s.log.Warn("note: " + s.path + ": " + note)
 	}
-	if lockd.SwapPending(s.path) {
+	if board.SwapPending(s.path) {
 		return pe
 	}
 	return nil
+}
+
+// resolveSwap resolves an interrupted swap of the board at db while
+// holding it for maintenance.
+func resolveSwap(ctx context.Context, db string, timeout time.Duration) (string, error) {
+	m, err := lockd.Maintain(ctx, db, "kanban", "resolve swap", timeout)
+	if err != nil {
+		return "", err
+	}
+	defer m.Release()
+	return board.ResolveSwap(board.OSFS{}, db)
 }
 
 func statBoard(path string) (size int64, exists bool, err error) {
@@ -311,7 +325,7 @@ func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
 // othersHaveOpen reports whether another process has the file (or its
 // -wal/-shm) open, from /proc. Unknown (no /proc) counts as no.
 func othersHaveOpen(path string) bool {
-	ops, err := proc.ScanOpeners(path, path+"-wal", path+"-shm")
+	ops, err := proc.ScanOpeners(path, board.WAL(path), board.SHM(path))
 	if err != nil {
 		return false
 	}

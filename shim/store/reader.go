@@ -44,7 +44,7 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 			s.Close()
 		}
 	}()
-	if g, gerr := lockd.HoldOpen(path); gerr == nil {
+	if g, gerr := lockd.HoldOpen(ctx, path); gerr == nil {
 		s.guard = g
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return nil, gerr

@@ -61,12 +61,6 @@ type Options struct {
 	Board string
 	// ReadOnly opens without creating or migrating (delegated children).
 	ReadOnly bool
-	// ResolveSwap, when set, is called when the board has an interrupted
-	// kanban-recover swap's journal (lockd.SwapPendingPath): it undoes or
-	// finishes the swap (recover.ResolveSwap, which store cannot import)
-	// and returns what it did. Without it, or if the journal is still
-	// there afterwards, Open fails with a *SwapPendingError.
-	ResolveSwap func(ctx context.Context, dbPath string) (string, error)
 	// Logger receives notes and warnings (nil: discard).
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).

@@ -1,4 +1,4 @@
-package store
+package recover
 
 import (
 	"context"
@@ -7,13 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
+
+// repairBusyTimeout is upstream's SQLite busy_timeout, Repair's default.
+const repairBusyTimeout = 120 * time.Second
 
 // Repair outcomes (upstream's RepairResult.status).
 const (
@@ -23,7 +28,7 @@ const (
 	RepairMissing  = "missing"
 )
 
-// RepairResult is what `kanban repair` reports.
+// RepairResult is what `kanban repair` and Auto's REINDEX report.
 type RepairResult struct {
 	Status     string
 	DBPath     string
@@ -73,8 +78,10 @@ func Repair(ctx context.Context, path string, o RepairOptions) (*RepairResult, e
 	} else if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	} // a wedged init lock holder must not stop a repair (upstream proceeds too)
-	if g, err := lockd.HoldOpen(path); err == nil {
+	if g, err := lockd.HoldOpen(ctx, path); err == nil {
 		defer g.Close()
+	} else if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	r := &repairer{path: path, o: o, res: res}
 	return res, r.run(ctx)
@@ -161,7 +168,7 @@ func (r *repairer) open(ctx context.Context) error {
 	r.conn = c
 	timeout := r.o.BusyTimeout
 	if timeout <= 0 {
-		timeout = DefaultBusyTimeout
+		timeout = repairBusyTimeout
 	}
 	if err := c.BusyTimeout(timeout); err != nil {
 		c.Close()
@@ -193,7 +200,7 @@ func (r *repairer) snapshot() {
 	if r.o.Now != nil {
 		now = r.o.Now()
 	}
-	if snap, err := Quarantine(r.path, r.o.QuarantineDir, "repair", now); err == nil {
+	if snap, _ := board.QuarantineCopy(r.path, r.o.QuarantineDir, "repair", now); snap != "" {
 		r.res.BackupPath = snap
 	}
 }
@@ -249,7 +256,7 @@ func indexOnlyNames(msgs []string) []string {
 		if name == "" {
 			return nil
 		}
-		if !contains(names, name) {
+		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
