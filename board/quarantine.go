@@ -19,7 +19,7 @@ func FindQuarantine(dir, db, sum string) string {
 	sets, _ := Quarantine.List(dir, db)
 	base := filepath.Base(db)
 	for _, s := range sets {
-		if s.Hash8 != sum[:8] {
+		if len(sum) < 8 || s.Hash8 != sum[:8] {
 			continue
 		}
 		kept := filepath.Join(s.Path, base)

@@ -109,12 +109,13 @@ type Set struct {
 }
 
 // NewPath returns a free path in dir for a new set of db: the name for
-// now (and the content hash, for quarantine sets, and tag), with -2,
-// -3, … added when a set of that second exists. It creates nothing.
+// now (and, for quarantine sets, the first 8 hex digits of the content
+// hash) and tag, with -2, -3, … added when a set of that second exists.
+// It creates nothing.
 func (k Kind) NewPath(dir, db string, now time.Time, hash, tag string) string {
 	base := filepath.Base(db) + "." + k.label + now.UTC().Format(stampFormat)
 	if k.hashed {
-		base += "-" + hash[:8]
+		base += "-" + hash[:min(8, len(hash))]
 	}
 	if tag != "" {
 		base += "-" + tag
