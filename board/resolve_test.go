@@ -8,6 +8,22 @@ import (
 	"testing"
 )
 
+// blockedBoard is a fake board "old" as a swap killed inside its commit
+// leaves it: journal written, board blocked, replacement not renamed in.
+func blockedBoard(t *testing.T) (string, SwapJournal) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "kanban.db")
+	writeBoard(t, db, "old")
+	j := stageSwap(t, db)
+	if err := WriteSwapJournal(OSFS{}, db, j); err != nil {
+		t.Fatal(err)
+	}
+	if err := Block(OSFS{}, db); err != nil {
+		t.Fatal(err)
+	}
+	return db, j
+}
+
 // stageSwap prepares what a swap's phase A leaves: a staged replacement
 // and a set holding a link to the live db. It returns the journal.
 func stageSwap(t *testing.T, db string) SwapJournal {
@@ -31,16 +47,8 @@ func stageSwap(t *testing.T, db string) SwapJournal {
 // the board's own files come back byte-identical, the staged copy and
 // the set's alias go, and so does the journal.
 func TestResolveSwap_undo(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "kanban.db")
-	writeBoard(t, db, "old")
-	before, _ := ContentHash(db)
-	j := stageSwap(t, db)
-	if err := WriteSwapJournal(OSFS{}, db, j); err != nil {
-		t.Fatal(err)
-	}
-	if err := Block(OSFS{}, db); err != nil {
-		t.Fatal(err)
-	}
+	db, j := blockedBoard(t)
+	before, _ := HeldHash(db)
 	if !isDir(WAL(db)) || !SwapPending(db) || !HoldsContent(db) {
 		t.Fatal("the board is not blocked")
 	}
@@ -65,15 +73,7 @@ func TestResolveSwap_undo(t *testing.T) {
 // finished: the block goes, the held files join the set, which is marked
 // as holding the original.
 func TestResolveSwap_finish(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "kanban.db")
-	writeBoard(t, db, "old")
-	j := stageSwap(t, db)
-	if err := WriteSwapJournal(OSFS{}, db, j); err != nil {
-		t.Fatal(err)
-	}
-	if err := Block(OSFS{}, db); err != nil {
-		t.Fatal(err)
-	}
+	db, j := blockedBoard(t)
 	if err := os.Rename(j.Staged, db); err != nil {
 		t.Fatal(err)
 	}
@@ -97,15 +97,7 @@ func TestResolveSwap_finish(t *testing.T) {
 // TestResolveSwap_diverged: a db written after the journal (the block was
 // removed by hand) keeps its writes; the held files go to the set.
 func TestResolveSwap_diverged(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "kanban.db")
-	writeBoard(t, db, "old")
-	j := stageSwap(t, db)
-	if err := WriteSwapJournal(OSFS{}, db, j); err != nil {
-		t.Fatal(err)
-	}
-	if err := Block(OSFS{}, db); err != nil {
-		t.Fatal(err)
-	}
+	db, j := blockedBoard(t)
 	if err := os.Remove(WAL(db)); err != nil {
 		t.Fatal(err)
 	}
