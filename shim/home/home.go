@@ -97,11 +97,14 @@ func (e Env) KanbanRoot() string {
 
 var profileIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`) })
 
-// ActiveProfile names the profile HERMES_HOME points at: "default" for the
-// root, the directory name under <root>/profiles, else "custom".
+// ActiveProfile names the profile HERMES_HOME points at, as upstream's
+// get_active_profile_name does: "default" for the hermes root (which is
+// HERMES_HOME itself for a Docker-style root such as /opt/data, not only
+// ~/.hermes), the directory name under <root>/profiles, else "custom"
+// (a home somewhere inside ~/.hermes that is neither).
 func (e Env) ActiveProfile() string {
 	h := resolve(e.HermesHome())
-	if h == resolve(e.DefaultHome()) {
+	if h == resolve(e.HermesRoot()) {
 		return "default"
 	}
 	profiles := resolve(filepath.Join(e.HermesRoot(), "profiles"))
