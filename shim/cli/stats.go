@@ -16,8 +16,11 @@ var (
 		maxArgs: 0, new: func() command { return &assigneesCmd{} }, example: "  kanban assignees"}
 )
 
-// workflowStatuses is upstream's DEFAULT_WORKFLOW order for `stats`.
-var workflowStatuses = []string{"triage", "todo", "scheduled", "ready", "running", "blocked", "review", "done"}
+// statsStatuses are the statuses `stats` prints, in order: those upstream
+// prints at the golden commit, which has no `review` line (later upstream
+// versions take the list from their workflow table and add it). Tasks in
+// review still count in --json's by_status and in By assignee.
+var statsStatuses = []string{"triage", "todo", "scheduled", "ready", "running", "blocked", "done"}
 
 type statsCmd struct{ json bool }
 
@@ -52,7 +55,7 @@ func (c *statsCmd) run(ctx context.Context, a *App, _ []string) error {
 		return nil
 	}
 	a.out("By status:")
-	for _, k := range workflowStatuses {
+	for _, k := range statsStatuses {
 		n, _ := s.ByStatus.Get(k)
 		if n == nil {
 			n = int64(0)
