@@ -126,6 +126,9 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 		return unsupported(ctx, a, action, args)
 	}
 	a.verb = v.name
+	if err := a.Env.CheckDirs(); err != nil {
+		return failf("%s: %v", a.Prog, err)
+	}
 	if err := a.warnConfig(); err != nil {
 		return err
 	}

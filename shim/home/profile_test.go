@@ -1,6 +1,7 @@
 package home
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,6 +45,41 @@ func TestEnv_ActiveProfile(t *testing.T) {
 		}
 		if got := env.Author(); got != c.want {
 			t.Errorf("HERMES_HOME=%q: Author = %q, want %q", c.home, got, c.want)
+		}
+	}
+}
+
+// TestEnv_CheckDirs: a home variable naming a file (or a path under one)
+// is refused by name; a missing directory is fine (it gets created).
+func TestEnv_CheckDirs(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		k, v, want string
+	}{
+		{"HERMES_HOME", dir, ""},
+		{"HERMES_HOME", filepath.Join(dir, "not-yet"), ""},
+		{"HERMES_HOME", "", ""},
+		{"HERMES_HOME", file, "HERMES_HOME " + file + " is not a directory"},
+		{"HERMES_HOME", filepath.Join(file, "sub"), "HERMES_HOME " + filepath.Join(file, "sub") + " is not a directory"},
+		{"HERMES_KANBAN_HOME", file, "HERMES_KANBAN_HOME " + file + " is not a directory"},
+	} {
+		env := Env{UserHome: dir, Getenv: func(k string) string {
+			if k == c.k {
+				return c.v
+			}
+			return ""
+		}}
+		err := env.CheckDirs()
+		var nd *NotDirError
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s=%q: %v", c.k, c.v, err)
+		case c.want != "" && (!errors.As(err, &nd) || err.Error() != c.want):
+			t.Errorf("%s=%q: %v, want %q", c.k, c.v, err, c.want)
 		}
 	}
 }

@@ -105,6 +105,9 @@ func (s Selector) Resolve(env Env) ([]Target, error) {
 	if s.dbGiven && strings.TrimSpace(s.DB) == "" {
 		return nil, fmt.Errorf("%w: --db requires a path", ErrUsage)
 	}
+	if err := env.CheckDirs(); err != nil {
+		return nil, err
+	}
 	b := NewBoards(env)
 	switch {
 	case s.DB != "":
