@@ -151,7 +151,9 @@ func (dm *Daemon) round(ctx context.Context) {
 			continue
 		}
 		spawned = spawned || len(res.Spawned) > 0 || res.capped
-		pending = pending || len(res.SkippedUnassigned) > 0 || ready
+		// Only spawnable ready work counts: an unassigned task (or one for
+		// a profile that does not exist) waits for a person, not for us.
+		pending = pending || ready
 		if dm.Verbose && res.DidWork() {
 			line := res.Summary()
 			if len(boards) > 1 {
