@@ -20,6 +20,9 @@ type Line[V Verb] struct {
 	// Help: -h/--help before or after the verb, or the verb `help`. The
 	// caller prints its help and exits 0; Verb and Args are unset.
 	Help bool
+	// Version: --version before the verb. The caller prints
+	// PrintVersion's line and exits 0; Verb and Args are unset.
+	Version bool
 	// Verb is the verb named; Name the name as typed.
 	Verb V
 	Name string
@@ -30,18 +33,24 @@ type Line[V Verb] struct {
 // ParseLine parses args (without the program name). Options before the
 // verb go to a set global registers; the verb's to a set local registers
 // once the verb is known (options both accept, such as board selection,
-// are registered by both). -h/--help is added to both. Failures are
+// are registered by both). -h/--help is added to both, --version to the
+// options before the verb. Failures are
 // usage errors whose messages name the table's verbs.
 func ParseLine[V Verb](prog string, verbs Table[V], args []string, global func(*pflag.FlagSet), local func(V, *pflag.FlagSet)) (Line[V], error) {
 	var line Line[V]
 	gfs := NewFlagSet(prog)
 	gfs.SetInterspersed(false)
 	help := gfs.BoolP("help", "h", false, "show help")
+	vers := gfs.Bool("version", false, "print the version and exit")
 	global(gfs)
 	if err := gfs.Parse(args); err != nil {
 		return line, Usagef("%v", err)
 	}
 	rest := gfs.Args()
+	if *vers {
+		line.Version = true
+		return line, nil
+	}
 	if *help || (len(rest) > 0 && rest[0] == "help") {
 		line.Help = true
 		return line, nil

@@ -71,10 +71,16 @@ func TestParseLine(t *testing.T) {
 			t.Errorf("%q: help %v, err %v", args, l.Help, err)
 		}
 	}
+	for _, args := range [][]string{{"--version"}, {"--board", "a", "--version", "apply"}} {
+		if l, _, err := parse(args...); err != nil || !l.Version || l.Verb != nil {
+			t.Errorf("%q: version %v, verb %v, err %v", args, l.Version, l.Verb, err)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		msg  string
 	}{
+		{[]string{"apply", "--version"}, "apply: unknown flag: --version"},
 		{nil, "a verb is required (status, list or apply)"},
 		{[]string{"frob"}, "unknown verb 'frob' (choose status, list or apply)"},
 		{[]string{"--nope"}, "unknown flag: --nope"},

@@ -151,3 +151,16 @@ func QueryStrings(c *sqlite3.Conn, sql string, args ...any) ([]string, error) {
 	})
 	return out, err
 }
+
+// LinkedVersion is the version of the SQLite compiled into this binary
+// ("3.54.1"), asked of the library itself at run time rather than taken
+// from go.mod, so it is the one actually doing the work.
+func LinkedVersion() (string, error) {
+	c, err := sqlite3.Open(":memory:")
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	v, _, err := QueryText(c, "SELECT sqlite_version()")
+	return v, err
+}

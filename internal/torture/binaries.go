@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
-
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/internal/testhooks"
 )
@@ -151,11 +149,8 @@ func installBin(b binaries, dst string) error {
 // sqliteVersions names the SQLite each side of the board links.
 func sqliteVersions(ctx context.Context) map[string]string {
 	out := map[string]string{}
-	if c, err := sqlite3.Open(":memory:"); err == nil {
-		if v, _, err := sqlx.QueryText(c, "SELECT sqlite_version()"); err == nil {
-			out["go (ncruces)"] = v
-		}
-		c.Close()
+	if v, err := sqlx.LinkedVersion(); err == nil {
+		out["go (ncruces)"] = v
 	}
 	if py, err := exec.LookPath("python3"); err == nil {
 		if b, err := exec.CommandContext(ctx, py, "-c", "import sqlite3; print(sqlite3.sqlite_version)").Output(); err == nil {

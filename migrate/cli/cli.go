@@ -40,7 +40,7 @@ board selection (default: the active board; HERMES_KANBAN_DB wins):
   --all          every board under the kanban root
 
 exit codes: 0 done or nothing to do, 1 failed (board untouched), 2 usage.
-See docs/MIGRATION.md.
+--version prints the version, commit and linked SQLite. See docs/MIGRATION.md.
 `
 
 // App is one invocation's environment.
@@ -105,6 +105,9 @@ func Run(ctx context.Context, a *App, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if line.Version {
+		return clikit.PrintVersion(a.Stdout, Prog)
 	}
 	if line.Help {
 		fmt.Fprint(a.Stdout, helpText)

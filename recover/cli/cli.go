@@ -64,7 +64,8 @@ board selection (default: the active board; HERMES_KANBAN_DB wins):
   --db PATH      a database file
   --all          every board of the home (check and auto)
 
-Every verb takes --json. See docs/RECOVERY.md.
+Every verb takes --json. --version prints the version, commit and linked
+SQLite. See docs/RECOVERY.md.
 `
 
 // App is one invocation's environment.
@@ -160,6 +161,9 @@ func Run(ctx context.Context, a *App, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if line.Version {
+		return clikit.PrintVersion(a.Stdout, Prog)
 	}
 	if line.Help {
 		fmt.Fprint(a.Stdout, helpText)

@@ -16,9 +16,10 @@ type global struct {
 	board          *string
 	allowNetworkFS bool
 	help           bool
+	version        bool
 }
 
-// parseGlobal reads `[--board SLUG] [--allow-network-fs] [-h]` up to the
+// parseGlobal reads `[--board SLUG] [--allow-network-fs] [-h] [--version]` up to the
 // action; everything from the action on is returned untouched.
 func parseGlobal(args []string) (global, []string, error) {
 	var g global
@@ -39,6 +40,8 @@ func parseGlobal(args []string) (global, []string, error) {
 			g.allowNetworkFS = true
 		case arg == "-h" || arg == "--help":
 			g.help = true
+		case arg == "--version":
+			g.version = true
 		case arg == "--":
 			return g, args[i+1:], nil
 		case strings.HasPrefix(arg, "-") && arg != "-":

@@ -115,6 +115,9 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if g.version {
+		return clikit.PrintVersion(a.Stdout, a.Prog)
+	}
 	if g.help || len(rest) == 0 {
 		fmt.Fprint(a.Stdout, topHelp(a.Prog))
 		return nil

@@ -13,7 +13,8 @@ func topHelp(prog string) string {
 	b.WriteString("Durable SQLite-backed task board shared across Hermes profiles (kanbanshim).\n\n")
 	b.WriteString("Options (before the action):\n")
 	b.WriteString("  --board <slug>       board to use (default: current board, `boards switch`, HERMES_KANBAN_BOARD)\n")
-	b.WriteString("  --allow-network-fs   allow a WAL board on NFS/SMB/FUSE/9p/virtiofs (unsafe across hosts)\n\nActions:\n")
+	b.WriteString("  --allow-network-fs   allow a WAL board on NFS/SMB/FUSE/9p/virtiofs (unsafe across hosts)\n")
+	b.WriteString("  --version            print the version, commit and linked SQLite, and exit\n\nActions:\n")
 	for _, v := range verbs {
 		name := v.name
 		if len(v.aliases) > 0 {
