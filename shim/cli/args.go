@@ -158,6 +158,9 @@ func (c *choiceString) Set(s string) error {
 }
 func (c *choiceString) Type() string { return "string" }
 
+// Choices are the accepted values (for shell completion).
+func (c *choiceString) Choices() []string { return c.choices }
+
 // ParseDuration is upstream's --max-runtime parser: 30s, 5m, 2h, 1d or a
 // bare number of seconds; "" is no limit.
 func ParseDuration(val string) (*int64, error) {

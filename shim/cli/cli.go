@@ -129,6 +129,9 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 		return unsupported(ctx, a, action, args)
 	}
 	a.verb = v.name
+	if v == completionVerb {
+		return runVerb(ctx, a, v, rest[1:]) // needs no home, board or config
+	}
 	if err := a.Env.CheckDirs(); err != nil {
 		return failf("%s: %v", a.Prog, err)
 	}

@@ -47,7 +47,7 @@ func (v *verbInfo) Aliases() []string { return v.aliases }
 
 // verbs are the verbs kanbanshim implements, in upstream's help order
 // (its parser's), with kanbanshim's own next to their kin: supervise
-// after daemon, locks after repair; boards last.
+// after daemon, locks after repair; boards, then completion, last.
 var verbs = clikit.Table[*verbInfo]{
 	initVerb, createVerb, listVerb, showVerb,
 	assignVerb, reassignVerb, reclaimVerb, setModelVerb,
@@ -59,5 +59,5 @@ var verbs = clikit.Table[*verbInfo]{
 	dispatchVerb, daemonVerb, superviseVerb, gcVerb, repairVerb, locksVerb,
 	attachVerb, attachmentsVerb, attachRmVerb,
 	notifySubscribeVerb, notifyListVerb, notifyUnsubscribeVerb,
-	boardsVerb,
+	boardsVerb, completionVerb,
 }
