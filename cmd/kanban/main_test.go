@@ -35,8 +35,8 @@ func TestScripts(t *testing.T) {
 }
 
 // scriptEnv gives each script scripthelp's home (profiles alice and bob,
-// no real hermes, a WAL-capable local Python; scripts override it) and
-// the golden files in $GOLDEN.
+// no real hermes, a WAL-capable local Python; scripts override it), the
+// golden files in $GOLDEN and the repository's scripts/ in $SCRIPTS.
 func scriptEnv(env *testscript.Env) error {
 	if err := scripthelp.Home(env); err != nil {
 		return err
@@ -46,5 +46,10 @@ func scriptEnv(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv("GOLDEN", golden)
+	scripts, err := filepath.Abs(filepath.Join("..", "..", "scripts"))
+	if err != nil {
+		return err
+	}
+	env.Setenv("SCRIPTS", scripts)
 	return nil
 }
