@@ -1,4 +1,5 @@
 # kanbanshim — see README.md. Needs Go 1.26 and python3; nothing else.
+# (`make deps`, run as root on Debian, adds the one test-only package.)
 GO      ?= go
 BIN     ?= bin
 PREFIX  ?= $(HOME)/.local
@@ -16,7 +17,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 MODIFIED := $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true)
 LDFLAGS := -X $(CLIKIT).commit=$(COMMIT) -X $(CLIKIT).modified=$(MODIFIED) $(if $(VERSION),-X $(CLIKIT).version=$(VERSION))
 
-.PHONY: all build test deps lint release-check unit stress fuzz bench bench1x torture torture-control demo install clean
+.PHONY: all build dist test deps lint release-check unit stress fuzz bench bench1x torture torture-control demo install clean
 
 all: build
 
@@ -29,19 +30,24 @@ build:
 # release binaries, every test (libraries under the race detector), a
 # short fuzz of each parser and argument parser, a 1x run of every
 # benchmark, and a $(CI_TORTURE) torture run over both journal modes.
-test: deps lint release-check unit fuzz bench1x
+test: lint release-check unit fuzz bench1x
 	$(MAKE) --no-print-directory torture DURATION=$(CI_TORTURE)
 
 bench1x:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 
-# Test-only tools from Debian's packages, installed when missing and we
-# may (root with apt-get): bindfs gives the network-fs guard a real FUSE
-# mount. Without it that one test skips.
+# Test-only Debian packages, installed only when asked (`make test`
+# installs nothing): bindfs gives the network-fs guard test a real FUSE
+# mount; without it that test skips. Needs root and apt-get. CI
+# (.ci/run) runs it before `make test`.
+TEST_DEBS := bindfs
 deps:
-	@command -v bindfs >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bindfs >/dev/null; } ; } || \
-	  echo "bindfs not installed: the FUSE guard test will skip"
+	@missing=; for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -z "$$missing" ]; then echo "test packages present: $(TEST_DEBS)"; exit 0; fi; \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make deps: installing$$missing needs root and apt-get (Debian/Ubuntu)"; exit 1; fi; \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -104,10 +110,24 @@ torture-control: build
 demo: build
 	@BIN=$(abspath $(BIN)) sh scripts/demo.sh
 
+# Release binaries: static (CGO_ENABLED=0), -trimpath, for each platform,
+# as dist/<tool>-<os>-<arch>, with dist/SHA256SUMS. dist/ is git-ignored.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+dist:
+	@rm -rf dist && mkdir -p dist
+	@for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+	  for c in $(CMDS); do \
+	    echo "dist/$$c-$$os-$$arch"; \
+	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' \
+	      -o dist/$$c-$$os-$$arch ./cmd/$$c || exit 1; \
+	  done; done
+	@cd dist && if command -v sha256sum >/dev/null 2>&1; then sha256sum *-*; else shasum -a 256 *-*; fi > SHA256SUMS
+	@echo "dist/SHA256SUMS"
+
 install: build
 	@mkdir -p $(PREFIX)/bin
 	cp $(BIN)/* $(PREFIX)/bin/
 	@echo "installed $(CMDS) into $(PREFIX)/bin"
 
 clean:
-	rm -rf $(BIN) bench.txt torture.json
+	rm -rf $(BIN) dist bench.txt torture.json

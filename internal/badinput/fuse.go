@@ -8,13 +8,13 @@ import (
 
 // FuseMount mounts a directory with bindfs (a real FUSE filesystem) and
 // returns the mount point; it skips the test when FUSE is not available
-// (no /dev/fuse, no bindfs: `apt-get install bindfs`, or mounting is not
-// permitted here).
+// (no /dev/fuse, no bindfs — `make deps` installs it —, or mounting is
+// not permitted here).
 func FuseMount(t testing.TB) (src, mnt string) {
 	t.Helper()
 	bindfs, err := exec.LookPath("bindfs")
 	if err != nil {
-		t.Skip("bindfs is not installed (apt-get install bindfs): no real FUSE mount")
+		t.Skip("bindfs is not installed (`make deps` installs it): no real FUSE mount")
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skipf("no FUSE here: %v", err)
