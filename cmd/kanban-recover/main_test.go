@@ -105,7 +105,8 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// scriptEnv gives each script scripthelp's home and the fixtures.
+// scriptEnv gives each script scripthelp's home, the fixtures in
+// $FIXTURES and the repository's contrib/ (the systemd units) in $CONTRIB.
 func scriptEnv(env *testscript.Env) error {
 	if err := scripthelp.Home(env); err != nil {
 		return err
@@ -115,6 +116,11 @@ func scriptEnv(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv("FIXTURES", fx)
+	contrib, err := filepath.Abs(filepath.Join("..", "..", "contrib"))
+	if err != nil {
+		return err
+	}
+	env.Setenv("CONTRIB", contrib)
 	return nil
 }
 
