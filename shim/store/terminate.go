@@ -37,10 +37,19 @@ func (t Termination) Survived() bool { return t.Attempted && t.HostLocal && !t.D
 
 // TerminateClaim stops the worker behind a claim with stop; as upstream,
 // nothing is attempted unless the pid is known and the claim was issued
-// on this host (another host's pid is not ours to signal).
+// on this host (another host's pid is not ours to signal). The payload
+// follows upstream's order of checks too: with no pid (or no claim lock)
+// it returns before the lock is looked at, so host_local stays false,
+// and a pid of 0 is recorded as no pid.
 func TerminateClaim(ctx context.Context, stop func(context.Context, int) proc.Stopped, pid *int64, claimLock *string) Termination {
-	term := Termination{PrevPID: pid, HostLocal: HostLocal(claimLock)}
-	if pid == nil || *pid <= 0 || claimLock == nil || !term.HostLocal {
+	var term Termination
+	if pid != nil && *pid != 0 {
+		term.PrevPID = pid
+	}
+	if pid == nil || *pid <= 0 || claimLock == nil || *claimLock == "" {
+		return term
+	}
+	if term.HostLocal = HostLocal(claimLock); !term.HostLocal {
 		return term
 	}
 	term.Attempted = true

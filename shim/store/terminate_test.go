@@ -20,13 +20,15 @@ func TestTerminateClaim(t *testing.T) {
 		stopped   proc.Stopped
 		attempted bool
 		survived  bool
+		hostLocal bool   // upstream decides it only with a pid and a lock
+		prevPID   *int64 // upstream's int(pid) if pid else None
 	}{
-		{"local, stopped with SIGKILL", &pid, &local, proc.Stopped{Done: true, SIGKILL: true}, true, false},
-		{"local, survived", &pid, &local, proc.Stopped{}, true, true},
-		{"foreign host", &pid, &foreign, proc.Stopped{Done: true}, false, false},
-		{"no pid", nil, &local, proc.Stopped{Done: true}, false, false},
-		{"pid 0", &zero, &local, proc.Stopped{Done: true}, false, false},
-		{"no claim", &pid, nil, proc.Stopped{Done: true}, false, false},
+		{"local, stopped with SIGKILL", &pid, &local, proc.Stopped{Done: true, SIGKILL: true}, true, false, true, &pid},
+		{"local, survived", &pid, &local, proc.Stopped{}, true, true, true, &pid},
+		{"foreign host", &pid, &foreign, proc.Stopped{Done: true}, false, false, false, &pid},
+		{"no pid", nil, &local, proc.Stopped{Done: true}, false, false, false, nil},
+		{"pid 0", &zero, &local, proc.Stopped{Done: true}, false, false, false, nil},
+		{"no claim", &pid, nil, proc.Stopped{Done: true}, false, false, false, &pid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,8 +38,9 @@ func TestTerminateClaim(t *testing.T) {
 				return tt.stopped
 			}
 			term := TerminateClaim(context.Background(), stop, tt.pid, tt.lock)
-			if term.Attempted != tt.attempted || term.Survived() != tt.survived || term.PrevPID != tt.pid {
-				t.Errorf("term = %+v (survived %v), want attempted %v survived %v", term, term.Survived(), tt.attempted, tt.survived)
+			if term.Attempted != tt.attempted || term.Survived() != tt.survived || term.HostLocal != tt.hostLocal || term.PrevPID != tt.prevPID {
+				t.Errorf("term = %+v (survived %v), want attempted %v survived %v host_local %v prev_pid %v",
+					term, term.Survived(), tt.attempted, tt.survived, tt.hostLocal, tt.prevPID)
 			}
 			if !tt.attempted {
 				if len(calls) != 0 {
