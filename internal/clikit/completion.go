@@ -151,17 +151,7 @@ func (c Completion) bash() string {
 	b.WriteString("    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n")
 	b.WriteString("    local i w verb= sub= skip=\n")
 	b.WriteString("    COMPREPLY=()\n")
-	b.WriteString("    for ((i = 1; i < COMP_CWORD; i++)); do\n")
-	b.WriteString("        w=${COMP_WORDS[i]}\n")
-	b.WriteString("        if [[ -n $skip ]]; then skip=; continue; fi\n")
-	b.WriteString("        case $w in\n")
-	if vo := c.valueOptions(); len(vo) > 0 {
-		fmt.Fprintf(&b, "            %s) skip=1 ;;\n", strings.Join(vo, "|"))
-	}
-	b.WriteString("            -*) ;;\n")
-	b.WriteString("            *) if [[ -z $verb ]]; then verb=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;\n")
-	b.WriteString("        esac\n")
-	b.WriteString("    done\n")
+	c.writeScan(&b, "((i = 1; i < COMP_CWORD; i++))", "${COMP_WORDS[i]}")
 	// Values of options: fixed choices, dynamic words, else file names.
 	b.WriteString("    case \"$verb $sub $prev\" in\n")
 	valueCase := func(pattern string, f CompFlag) {
@@ -219,32 +209,49 @@ func (c Completion) bash() string {
 	b.WriteString("    if [[ -z $verb ]]; then\n")
 	offer("        ", c.Global, shQuote(strings.Join(verbNames, " ")))
 	b.WriteString("        return\n    fi\n")
-	b.WriteString("    case $verb in\n")
-	for _, v := range c.Verbs {
-		fmt.Fprintf(&b, "        %s)\n", strings.Join(v.names(), "|"))
+	// branch is one verb's (or sub-action's) arm of a case statement.
+	var branch func(indent string, v CompVerb)
+	branch = func(indent string, v CompVerb) {
+		fmt.Fprintf(&b, "%s%s)\n", indent, strings.Join(v.names(), "|"))
+		in := indent + "    "
 		if len(v.Subs) == 0 {
-			offer("            ", v.Flags, argWords(v))
-			b.WriteString("            ;;\n")
-			continue
+			offer(in, v.Flags, argWords(v))
+			b.WriteString(in + ";;\n")
+			return
 		}
 		var subNames []string
 		for _, s := range v.Subs {
 			subNames = append(subNames, s.names()...)
 		}
-		b.WriteString("            if [[ -z $sub ]]; then\n")
-		offer("                ", v.Flags, shQuote(strings.Join(subNames, " ")))
-		b.WriteString("                return\n            fi\n")
-		b.WriteString("            case $sub in\n")
+		fmt.Fprintf(&b, "%sif [[ -z $sub ]]; then\n", in)
+		offer(in+"    ", v.Flags, shQuote(strings.Join(subNames, " ")))
+		fmt.Fprintf(&b, "%s    return\n%sfi\n%scase $sub in\n", in, in, in)
 		for _, s := range v.Subs {
-			fmt.Fprintf(&b, "                %s)\n", strings.Join(s.names(), "|"))
-			offer("                    ", s.Flags, argWords(s))
-			b.WriteString("                    ;;\n")
+			branch(in+"    ", s)
 		}
-		b.WriteString("            esac\n            ;;\n")
+		fmt.Fprintf(&b, "%sesac\n%s;;\n", in, in)
+	}
+	b.WriteString("    case $verb in\n")
+	for _, v := range c.Verbs {
+		branch("        ", v)
 	}
 	b.WriteString("    esac\n}\n")
 	fmt.Fprintf(&b, "complete -o default -F %s %s\n", fn, c.Prog)
 	return b.String()
+}
+
+// writeScan writes the loop (bash and zsh alike) that finds the verb and
+// the sub-action among the words before the cursor, skipping options and
+// the word after an option that takes a value.
+func (c Completion) writeScan(b *strings.Builder, loop, word string) {
+	fmt.Fprintf(b, "    for %s; do\n        w=%s\n", loop, word)
+	b.WriteString("        if [[ -n $skip ]]; then skip=; continue; fi\n        case $w in\n")
+	if vo := c.valueOptions(); len(vo) > 0 {
+		fmt.Fprintf(b, "            %s) skip=1 ;;\n", strings.Join(vo, "|"))
+	}
+	b.WriteString("            -*) ;;\n")
+	b.WriteString("            *) if [[ -z $verb ]]; then verb=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;\n")
+	b.WriteString("        esac\n    done\n")
 }
 
 // shQuote is s as one POSIX shell word.

@@ -79,12 +79,7 @@ func (c Completion) zsh() string {
 		}
 	}
 	fmt.Fprintf(&b, "%s() {\n    local i w verb= sub= skip=\n", fn)
-	b.WriteString("    for (( i = 2; i < CURRENT; i++ )); do\n        w=${words[i]}\n")
-	b.WriteString("        if [[ -n $skip ]]; then skip=; continue; fi\n        case $w in\n")
-	if vo := c.valueOptions(); len(vo) > 0 {
-		fmt.Fprintf(&b, "            %s) skip=1 ;;\n", strings.Join(vo, "|"))
-	}
-	b.WriteString("            -*) ;;\n            *) if [[ -z $verb ]]; then verb=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;\n        esac\n    done\n")
+	c.writeScan(&b, "(( i = 2; i < CURRENT; i++ ))", "${words[i]}")
 	b.WriteString("    if [[ -z $verb ]]; then\n")
 	level("        ", c.Global, func() { described("        ", "verbs", verbItems(c.Verbs)) })
 	b.WriteString("        return\n    fi\n    case $verb in\n")
@@ -185,16 +180,20 @@ func (c Completion) fish() string {
 			line(cond, "-f -a "+shQuote(strings.Join(v.Args, " ")))
 		}
 	}
-	none := "__" + p + "_none"
-	flags(none, c.Global)
-	for _, v := range c.Verbs {
+	// words offers v's name and aliases, with its summary, under cond.
+	words := func(cond string, v CompVerb) {
 		for _, n := range v.names() {
 			rest := "-f -a " + shQuote(n)
 			if v.Summary != "" {
 				rest += " -d " + shQuote(oneLineDesc(v.Summary))
 			}
-			line(none, rest)
+			line(cond, rest)
 		}
+	}
+	none := "__" + p + "_none"
+	flags(none, c.Global)
+	for _, v := range c.Verbs {
+		words(none, v)
 		names := strings.Join(v.names(), " ")
 		if len(v.Subs) == 0 {
 			cond := "__" + p + "_verb " + names
@@ -205,13 +204,7 @@ func (c Completion) fish() string {
 		nosub := "__" + p + "_nosub " + names
 		flags(nosub, v.Flags)
 		for _, s := range v.Subs {
-			for _, n := range s.names() {
-				rest := "-f -a " + shQuote(n)
-				if s.Summary != "" {
-					rest += " -d " + shQuote(oneLineDesc(s.Summary))
-				}
-				line(nosub, rest)
-			}
+			words(nosub, s)
 			cond := "__" + p + "_sub " + names + " -- " + strings.Join(s.names(), " ")
 			flags(cond, s.Flags)
 			argsLine(cond, s)
