@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -139,8 +140,8 @@ func publishNew(path string, data []byte) (wrote bool, err error) {
 func ReadDamage(db string) (*Damage, error) {
 	p := DamagedPath(db)
 	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) {
+		return nil, nil // nothing can be at that name
 	}
 	if err == nil {
 		var d Damage
@@ -149,6 +150,21 @@ func ReadDamage(db string) (*Damage, error) {
 		}
 	}
 	return &Damage{Seen: "unreadable damage marker " + p}, fmt.Errorf("%w: %s: %w", ErrDamageUnreadable, p, err)
+}
+
+// ClearStaleDamage removes the damage marker of the board db only if it
+// is still the one a check read before it began (seen): a check that found
+// the board healthy says nothing about damage someone saw after it
+// started. It reports whether it removed the marker.
+func ClearStaleDamage(db string, seen *Damage) (bool, error) {
+	if seen == nil {
+		return false, nil
+	}
+	now, _ := ReadDamage(db)
+	if now == nil || !now.When.Equal(seen.When) || now.PID != seen.PID || now.Host != seen.Host || now.Seen != seen.Seen {
+		return false, nil
+	}
+	return true, ClearDamage(db)
 }
 
 // ClearDamage removes the damage marker of the board db (none is fine)
@@ -167,4 +183,79 @@ func ClearDamage(db string) error {
 		return OSFS{}.SyncDir(filepath.Dir(p))
 	}
 	return nil
+}
+
+// ErrDamaged is matched by a *DamagedError: a write refused because the
+// board is marked damaged.
+var ErrDamaged = errors.New("board is marked damaged")
+
+// DamagedError refuses a write to a board whose damage marker exists. Its
+// message is one line that ends in the repair command.
+type DamagedError struct {
+	Path   string
+	Damage Damage // what the marker says (Seen says when it is unreadable)
+	Fix    string // the repair command (RepairCommand)
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("board %s is marked damaged (%s); kanbanshim writes nothing to it until it is repaired. To repair it run: %s",
+		e.Path, e.Damage.Summary(), e.Fix)
+}
+
+// Unwrap matches ErrDamaged.
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
+
+// Warning is the one line a read of the marked board prints on stderr
+// (the reads go on).
+func (e *DamagedError) Warning() string {
+	return fmt.Sprintf("warning: board %s is marked damaged (%s); showing what is readable, writing nothing. To repair it run: %s",
+		e.Path, e.Damage.Summary(), e.Fix)
+}
+
+// Refuse returns a *DamagedError when the board at db is marked damaged
+// (a marker that cannot be read counts), nil when it is not. slug names
+// the board in the repair command ("" for a database named by path).
+// When there is no marker it costs one failed open(2).
+func Refuse(db, slug string) error {
+	d, _ := ReadDamage(db)
+	if d == nil {
+		return nil
+	}
+	return &DamagedError{Path: db, Damage: *d, Fix: RepairCommand(db, slug)}
+}
+
+// maxWho bounds the command a summary quotes.
+const maxWho = 60
+
+// Summary says who saw what, and when, on one line: "seen 2026-11-30T10:15:00Z
+// by kanban show (pid 4242): database disk image is malformed".
+func (d Damage) Summary() string {
+	var b strings.Builder
+	b.WriteString("seen")
+	if !d.When.IsZero() {
+		b.WriteString(" " + d.When.UTC().Format(time.RFC3339))
+	}
+	if who := d.who(); who != "" || d.PID > 0 {
+		b.WriteString(" by " + who)
+		if d.PID > 0 {
+			fmt.Fprintf(&b, " (pid %d)", d.PID)
+		}
+	}
+	if d.Seen != "" {
+		b.WriteString(": " + oneLine(d.Seen))
+	}
+	return b.String()
+}
+
+// who is the detecting command, program base name first, shortened.
+func (d Damage) who() string {
+	if len(d.Command) == 0 {
+		return ""
+	}
+	words := append([]string{filepath.Base(d.Command[0])}, d.Command[1:]...)
+	s := oneLine(strings.Join(words, " "))
+	if r := []rune(s); len(r) > maxWho {
+		s = string(r[:maxWho-1]) + "…"
+	}
+	return s
 }

@@ -40,6 +40,9 @@ type UpgradeOptions struct {
 	LockTimeout time.Duration // wait for the init lock and the lease (<= 0: 30 s)
 	BusyTimeout time.Duration // SQLite busy timeout (<= 0: 120 s)
 	Hooks       *Hooks        // tests only
+	// Board is the board's slug, for the repair command a refusal names
+	// ("" for a database named by path).
+	Board string
 }
 
 // Report is what Upgrade did.
@@ -83,7 +86,7 @@ func Upgrade(ctx context.Context, path string, o UpgradeOptions) (*Report, error
 	}
 	u := &upgrade{path: path, o: o, rep: &Report{DB: path}}
 	if err := u.open(ctx); err != nil {
-		return nil, damaged(err)
+		return nil, u.damaged(err)
 	}
 	defer u.b.Close()
 	unlock, err := lockBoard(ctx, path, o.LockTimeout)
@@ -91,7 +94,22 @@ func Upgrade(ctx context.Context, path string, o UpgradeOptions) (*Report, error
 		return nil, err
 	}
 	defer unlock()
-	return u.rep, damaged(u.run(ctx))
+	// Under the lock, before anything is planned or written: a board
+	// marked damaged is repaired first, never migrated.
+	if err := board.Refuse(path, o.Board); err != nil {
+		return nil, err
+	}
+	return u.rep, u.damaged(u.run(ctx))
+}
+
+// damaged is the package's damaged() that also records the board's
+// damage marker, so every kanbanshim process stops writing it.
+func (u *upgrade) damaged(err error) error {
+	err = damaged(err)
+	if errors.Is(err, ErrDamaged) {
+		_, _, _ = board.RecordDamage(u.path, board.Damage{Seen: "kanban-migrate: " + err.Error()})
+	}
+	return err
 }
 
 // damaged marks SQLite's corruption errors as ErrDamaged and names the

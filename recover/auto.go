@@ -71,10 +71,15 @@ type AutoReport struct {
 	// WithLoss says a repair swapped in a board missing rows, or possibly
 	// missing them, and Loss (the salvage's own) what and how many: the
 	// status stays "repaired" (exit 0), so scripts read these.
-	WithLoss bool     `json:"with_loss"`
-	Loss     *Loss    `json:"loss,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	WithLoss bool  `json:"with_loss"`
+	Loss     *Loss `json:"loss,omitempty"`
+	// Marker is the board's damage marker when Auto ends (nil: none):
+	// set while the board stays damaged. MarkerCleared is the marker a
+	// verified repair, or a full check finding the file sound, removed.
+	Marker        *board.Damage `json:"damage_marker,omitempty"`
+	MarkerCleared *board.Damage `json:"damage_marker_cleared,omitempty"`
+	Notes         []string      `json:"notes,omitempty"`
+	Error         string        `json:"error,omitempty"`
 }
 
 // Auto checks the board and, when its file is damaged, repairs it:
@@ -96,6 +101,9 @@ func Auto(ctx context.Context, o AutoOptions) (*AutoReport, error) {
 		a.o.Now = time.Now
 	}
 	err := a.run(ctx)
+	if a.rep.Status != StatusMissing {
+		a.rep.Marker, _ = board.ReadDamage(a.o.DBPath)
+	}
 	if err != nil {
 		a.rep.Error = err.Error()
 		switch {
@@ -113,7 +121,9 @@ func Auto(ctx context.Context, o AutoOptions) (*AutoReport, error) {
 type auto struct {
 	o    AutoOptions
 	rep  *AutoReport
-	hash string // the ContentHash the confirming check was taken at
+	hash string        // the ContentHash the confirming check was taken at
+	full bool          // integrity_check: not --quick, or the board is marked
+	seen *board.Damage // the damage marker when Auto began
 }
 
 func (a *auto) note(format string, args ...any) {
@@ -144,7 +154,12 @@ func (a *auto) run(ctx context.Context) error {
 		a.note("%s", note)
 	}
 	a.removeTemp()
-	chk, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
+	a.seen, _ = board.ReadDamage(a.o.DBPath)
+	a.full = !a.o.Quick || a.seen != nil
+	if a.o.Quick && a.seen != nil {
+		a.note("the board is marked damaged (%s), so it is checked in full", a.seen.Summary())
+	}
+	chk, err := Check(ctx, a.checkOptions())
 	if err != nil {
 		return err
 	}
@@ -153,11 +168,14 @@ func (a *auto) run(ctx context.Context) error {
 		if chk, err = a.confirm(ctx); err != nil {
 			return err
 		}
+		if _, err := markDamaged(a.o.DBPath, "kanban-recover auto", chk); err != nil {
+			return err
+		}
 	}
 	a.noteSoftProblems(chk)
 	if len(storageProblems(chk)) == 0 {
 		a.rep.Status = StatusHealthy
-		return nil
+		return a.clearStale()
 	}
 	if indexOnly(storageProblems(chk)) {
 		done, err := a.reindex(ctx)
@@ -174,26 +192,50 @@ func (a *auto) run(ctx context.Context) error {
 // while the content stayed the same cannot. A board that changed under
 // the check is left alone; one that now checks healthy was a torn copy.
 func (a *auto) confirm(ctx context.Context) (*CheckReport, error) {
-	before, err := ContentHash(a.o.DBPath)
+	chk, hash, err := confirmCheck(ctx, a.checkOptions())
 	if err != nil {
 		return nil, err
-	}
-	chk, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
-	if err != nil {
-		return nil, err
-	}
-	after, err := ContentHash(a.o.DBPath)
-	if err != nil {
-		return nil, err
-	}
-	if before != after {
-		return nil, fmt.Errorf("the board was written to while it was being checked; run auto again when it is idle: %w", ErrBoardChanged)
 	}
 	if len(storageProblems(chk)) == 0 {
 		a.note("a first check saw damage that a second did not (a copy torn by a concurrent write); nothing to repair")
 	}
-	a.rep.Check, a.hash = chk, before
+	a.rep.Check, a.hash = chk, hash
 	return chk, nil
+}
+
+func (a *auto) checkOptions() CheckOptions { return CheckOptions{DBPath: a.o.DBPath, Full: a.full} }
+
+// clearStale removes the damage marker of a board a full check found
+// sound, if it is the marker that was there when Auto began.
+func (a *auto) clearStale() error {
+	if !a.full || a.seen == nil {
+		return nil
+	}
+	cleared, err := board.ClearStaleDamage(a.o.DBPath, a.seen)
+	if err != nil {
+		return fmt.Errorf("clear the damage marker: %w", err)
+	}
+	if cleared {
+		a.rep.MarkerCleared = a.seen
+		a.note("cleared a stale damage marker (%s): the file checks sound", a.seen.Summary())
+	}
+	return nil
+}
+
+// clearRepaired removes the damage marker after a verified repair.
+func (a *auto) clearRepaired() error {
+	d, _ := board.ReadDamage(a.o.DBPath)
+	if d == nil {
+		if a.rep.Swap != nil && a.rep.Swap.MarkerCleared != nil {
+			a.rep.MarkerCleared = a.rep.Swap.MarkerCleared // the swap did it
+		}
+		return nil
+	}
+	if err := board.ClearDamage(a.o.DBPath); err != nil {
+		return fmt.Errorf("repaired, but the damage marker could not be cleared: %w", err)
+	}
+	a.rep.MarkerCleared = d
+	return nil
 }
 
 // storageProblems are the problems of the file itself, which a REINDEX
@@ -286,6 +328,7 @@ func (a *auto) reindex(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("reindex: %w", err)
 	}
 	a.rep.Reindex = &ReindexReport{Status: res.Status, Reindexed: res.Reindexed, BackupPath: res.BackupPath, Messages: res.PostRepair}
+	a.rep.MarkerCleared = res.MarkerCleared
 	if res.Status != RepairRepaired && res.Status != RepairOK {
 		a.note("REINDEX did not repair the board (%s); salvaging instead", res.Status)
 		return false, nil
@@ -303,7 +346,7 @@ func (a *auto) quarantineDir() string {
 
 // recheck checks the repaired board; storage problems left mean failure.
 func (a *auto) recheck(ctx context.Context) error {
-	after, err := Check(ctx, CheckOptions{DBPath: a.o.DBPath, Full: !a.o.Quick})
+	after, err := Check(ctx, a.checkOptions())
 	if err != nil {
 		return fmt.Errorf("check after repair: %w", err)
 	}
@@ -312,7 +355,7 @@ func (a *auto) recheck(ctx context.Context) error {
 		return fmt.Errorf("the board is still damaged after the repair: %s: %s", left[0].Kind, left[0].Detail)
 	}
 	a.rep.Status = StatusRepaired
-	return nil
+	return a.clearRepaired()
 }
 
 // salvageAndSwap is the full repair: refuse early while the board is

@@ -65,6 +65,11 @@ type CheckReport struct {
 	Header    Header    `json:"header"`
 	WAL       WALInfo   `json:"wal"`
 	Shm       ShmInfo   `json:"shm"`
+	// Marker is the board's damage marker after the check (see
+	// CheckAndMark; Check alone leaves it nil), MarkerCleared the stale
+	// marker a full check that found no damage removed.
+	Marker        *board.Damage `json:"damage_marker,omitempty"`
+	MarkerCleared *board.Damage `json:"damage_marker_cleared,omitempty"`
 
 	indexScoped int
 }

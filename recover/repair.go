@@ -36,6 +36,10 @@ type RepairResult struct {
 	PostRepair []string // integrity_check after REINDEX
 	BackupPath string   // quarantine snapshot taken before any change, "" when none
 	Reindexed  []string // indexes rebuilt
+	// Marker is the board's damage marker when the board stays corrupt
+	// (recorded by this check unless one was there); MarkerCleared the
+	// marker a passing integrity_check or a verified REINDEX removed.
+	Marker, MarkerCleared *board.Damage
 }
 
 // RepairOptions configures Repair.
@@ -84,7 +88,47 @@ func Repair(ctx context.Context, path string, o RepairOptions) (*RepairResult, e
 		return nil, context.Cause(ctx)
 	}
 	r := &repairer{path: path, o: o, res: res}
-	return res, r.run(ctx)
+	seen, _ := board.ReadDamage(path)
+	if err := r.run(ctx); err != nil {
+		return res, err
+	}
+	return res, r.mark(seen)
+}
+
+// mark applies the outcome to the damage marker: a board left corrupt is
+// marked (the first detection is kept); integrity_check ok after a
+// REINDEX clears the marker; integrity_check ok without one clears the
+// marker that was there before the check (seen), which was stale. Only a
+// marker that could not be cleared is an error: writes stay refused.
+func (r *repairer) mark(seen *board.Damage) error {
+	var err error
+	switch r.res.Status {
+	case RepairCorrupt:
+		// A marker that cannot be written does not change the verdict.
+		d, _, werr := board.RecordDamage(r.path, board.Damage{Seen: "integrity_check: " + strings.Join(head(r.res.Messages, 3), "; "),
+			Snapshot: r.res.BackupPath})
+		if werr == nil {
+			r.res.Marker = &d
+		}
+	case RepairRepaired:
+		if seen, _ = board.ReadDamage(r.path); seen != nil {
+			err = board.ClearDamage(r.path)
+			r.res.MarkerCleared = seen
+		}
+	case RepairOK:
+		var cleared bool
+		if cleared, err = board.ClearStaleDamage(r.path, seen); cleared {
+			r.res.MarkerCleared = seen
+		}
+	}
+	return err
+}
+
+func head(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // resolvePath is Python's Path.resolve(): absolute, symlinks followed

@@ -57,7 +57,10 @@ type SwapReport struct {
 	QuickCheck       string   `json:"quick_check,omitempty"`
 	Forced           []Opener `json:"forced_past,omitempty"`
 	Pruned           []string `json:"pruned,omitempty"`
-	Notes            []string `json:"notes,omitempty"`
+	// MarkerCleared is the damage marker the swap removed once the new
+	// board passed its quick_check (nil: the board was not marked).
+	MarkerCleared *board.Damage `json:"damage_marker_cleared,omitempty"`
+	Notes         []string      `json:"notes,omitempty"`
 }
 
 // Swap replaces the board at DBPath with the database at NewPath.
@@ -316,6 +319,14 @@ func (s *swapper) after(ctx context.Context) error {
 		return fmt.Errorf("swapped, but the new board fails its check (the original is in %s): %w", s.set.dir, err)
 	}
 	s.rep.QuickCheck, s.rep.JournalMode = "ok", mode
+	// The damaged state is in the quarantine set; the board in place was
+	// verified before the commit and checks now: it may be written again.
+	if d, _ := board.ReadDamage(s.db); d != nil {
+		if err := board.ClearDamage(s.db); err != nil {
+			return fmt.Errorf("swapped, but the damage marker could not be cleared: %w", err)
+		}
+		s.rep.MarkerCleared = d
+	}
 	pruned, err := board.Quarantine.Prune(s.fs, s.qdir, s.db, MaxQuarantineSets, s.set.dir)
 	s.rep.Pruned = pruned
 	if err != nil {

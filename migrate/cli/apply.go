@@ -28,6 +28,9 @@ func (v *applyVerb) flags(fs *pflag.FlagSet) {
 
 func (v *applyVerb) jsonOut() bool { return v.json }
 
+// writes: apply changes the board (refused on one marked damaged).
+func (v *applyVerb) writes() bool { return true }
+
 // check validates --journal before any board is touched.
 func (v *applyVerb) check() error {
 	switch strings.ToLower(strings.TrimSpace(v.journal)) {
@@ -56,7 +59,7 @@ func (v *applyVerb) run(ctx context.Context, a *App, t target) (any, error) {
 	}
 	o := migrate.UpgradeOptions{
 		Now: a.now(), Journal: v.journal, Force: v.force, Peer: a.peer, NetworkFS: a.networkFS,
-		LockTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), Hooks: a.overrides().Hooks,
+		LockTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), Hooks: a.overrides().Hooks, Board: t.Slug,
 	}
 	if !v.noBackup {
 		o.BackupDir = t.Backups()

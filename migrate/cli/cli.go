@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/shim/home"
@@ -137,6 +139,9 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all bool) err
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
+		if w, ok := v.(interface{ writes() bool }); !t.Missing && (!ok || !w.writes()) {
+			warnDamaged(a, t)
+		}
 		obj, err := v.run(ctx, a, t)
 		if obj != nil {
 			objs = append(objs, obj)
@@ -160,6 +165,15 @@ func runAll(ctx context.Context, a *App, v verb, targets []target, all bool) err
 		return clikit.Exit(1)
 	}
 	return nil
+}
+
+// warnDamaged prints one warning line on stderr when the board is marked
+// damaged: status and plan only read it, and go on.
+func warnDamaged(a *App, t target) {
+	var de *board.DamagedError
+	if errors.As(board.Refuse(t.DB, t.Slug), &de) {
+		fmt.Fprintf(a.Stderr, "%s: %s\n", Prog, oneLine(de.Warning()))
+	}
 }
 
 // oneLine is the message as one safe line (see internal/oneline).

@@ -84,6 +84,9 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 	if s := r.Swap; s != nil && s.Swapped {
 		a.out("  swap:     swapped in; the original is kept in %s/", s.Quarantine)
 	}
+	if d := r.MarkerCleared; d != nil && r.Status == recover.StatusRepaired {
+		a.out("  marker:   cleared (%s)", d.Summary())
+	}
 	if c := r.After; c != nil {
 		verdict := "healthy"
 		if n := len(c.Problems); n > 0 {
@@ -95,6 +98,9 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		a.out("  after:    %s (%s)", verdict, c.Mode)
 	}
 	a.printNotes(r.Notes)
+	if r.Status != recover.StatusRepaired && r.Marker != nil {
+		a.out("  marker:   the board stays marked damaged (%s); kanban writes nothing to it until it is repaired", r.Marker.Summary())
+	}
 }
 
 // storageLeft counts the problems of the file itself (not schema drift or

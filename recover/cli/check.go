@@ -40,7 +40,8 @@ type checkJSON struct {
 }
 
 // run checks a copy of the board; it never changes the board or takes a
-// lock. Damage is exit code 3, not an error.
+// lock, only its damage marker (recover.CheckAndMark). Damage is exit
+// code 3, not an error.
 func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if t.Missing {
 		if !c.json {
@@ -48,7 +49,7 @@ func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 		}
 		return result{obj: checkJSON{Board: t.SlugOrNil(), Missing: true, CheckReport: &recover.CheckReport{DBPath: t.DB}}}, nil
 	}
-	rep, err := recover.Check(ctx, recover.CheckOptions{DBPath: t.DB, Full: c.full})
+	rep, err := recover.CheckAndMark(ctx, recover.CheckOptions{DBPath: t.DB, Full: c.full})
 	if errors.Is(err, recover.ErrNoBoard) {
 		return result{}, fmt.Errorf("could not check %s: no board database there", t.DB)
 	}
@@ -77,7 +78,12 @@ func (a *App) printCheck(t target, r *recover.CheckReport) {
 	for _, w := range r.Warnings {
 		a.out("  warning: %s: %s", w.Kind, w.Detail)
 	}
-	if !r.Healthy {
+	if d := r.MarkerCleared; d != nil {
+		a.out("cleared the stale damage marker (%s): kanban writes to the board again", d.Summary())
+	} else if d := r.Marker; d != nil {
+		a.out("  marked damaged (%s): kanban writes nothing to the board until it is repaired", d.Summary())
+	}
+	if !r.Healthy || r.Marker != nil {
 		a.out("To repair it run: %s", fixCommand(t))
 	}
 }

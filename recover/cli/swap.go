@@ -80,6 +80,9 @@ func (a *App) printSwap(indent string, t target, r *recover.SwapReport) {
 	if r.QuickCheck != "" {
 		a.out("%s  journal mode %s; quick_check %s", indent, r.JournalMode, r.QuickCheck)
 	}
+	if d := r.MarkerCleared; d != nil {
+		a.out("%s  damage marker cleared (%s)", indent, d.Summary())
+	}
 	for _, o := range r.Forced {
 		a.out("%s  forced past: %s (it still has the old file open)", indent, o)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
@@ -25,12 +26,7 @@ func (s *selector) register(fs *pflag.FlagSet) {
 type target = home.Target
 
 // fixCommand is the command that repairs t, as kanban prints it.
-func fixCommand(t target) string {
-	if t.Slug != "" {
-		return "kanban-recover auto --board " + t.Slug
-	}
-	return "kanban-recover auto --db " + t.DB
-}
+func fixCommand(t target) string { return board.RepairCommand(t.DB, t.Slug) }
 
 // resolve turns the flags into targets (see home.Selector.Resolve).
 func (s *selector) resolve(env home.Env) ([]target, error) {

@@ -227,6 +227,12 @@ func boardsRemove(ctx context.Context, a *App, o *boardsOpts, args []string) err
 		return failf("kanban boards rm: board %s does not exist", py.Repr(slug))
 	}
 	db := a.boards.BoardDBPath(slug)
+	if o.del && board.Refuse(db, slug) != nil {
+		// Deleting would take the damaged files (and the quarantine under
+		// the board's directory) with it; archiving keeps them.
+		return failf("kanban boards rm: board %s is marked damaged; refusing to delete it (archive it without --delete, "+
+			"or repair it first). To repair it run: %s", py.Repr(slug), board.RepairCommand(db, slug))
+	}
 	if !o.force {
 		if err := refuseIfOpen(db); err != nil {
 			return failf("kanban boards rm: %v; stop them first or pass --force", err)

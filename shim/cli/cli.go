@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
@@ -46,6 +47,9 @@ type App struct {
 	allowNetworkFS bool
 	st             *store.Store
 	verb           string
+	mutating       bool   // this invocation writes (refused on a board marked damaged)
+	damageWarning  string // the marked-board warning, until it is printed
+	warnedDamage   bool   // the marked-board warning was printed (or dropped)
 }
 
 // NewApp returns an App on the real process environment.
@@ -110,6 +114,9 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 			err = errors.Join(err, a.st.Close())
 			a.st = nil
 		}
+		if !store.IsCorrupt(err) { // a corrupt-board failure names the repair itself
+			a.flushDamageWarning()
+		}
 	}()
 	g, rest, err := parseGlobal(args)
 	if err != nil {
@@ -128,7 +135,7 @@ func Run(ctx context.Context, a *App, args []string) (err error) {
 	if !ok {
 		return unsupported(ctx, a, action, args)
 	}
-	a.verb = v.name
+	a.verb, a.mutating = v.name, v.mutates(rest[1:])
 	if v == completionVerb {
 		return runVerb(ctx, a, v, rest[1:]) // needs no home, board or config
 	}
@@ -242,8 +249,42 @@ func (a *App) open(ctx context.Context) (*store.Store, error) {
 		}
 		return nil, failf("%s: could not initialize database: %s", a.Prog, oneLine(err.Error()))
 	}
+	if err := a.honourDamage(st, a.mutating); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.st = st
 	return st, nil
+}
+
+// honourDamage applies the board's damage marker: a command that writes
+// fails with one line naming the repair (*board.DamagedError, exit 1)
+// before it changes anything; one that reads goes on after one warning
+// line on stderr (never on stdout: --json output stays as it is).
+func (a *App) honourDamage(st *store.Store, writes bool) error {
+	d := st.Damaged()
+	if d == nil {
+		return nil
+	}
+	e := &board.DamagedError{Path: st.Path(), Damage: *d, Fix: a.recoverCommand()}
+	if writes {
+		return e
+	}
+	if !a.warnedDamage {
+		a.damageWarning = a.Prog + ": " + e.Warning()
+	}
+	return nil
+}
+
+// flushDamageWarning prints the marked-board warning, once. Run prints it
+// when the command ends (unless it failed on the corrupt board, whose
+// message already names the repair); verbs that run until stopped print
+// it as they start.
+func (a *App) flushDamageWarning() {
+	if a.damageWarning != "" && !a.warnedDamage {
+		a.errLine("%s", a.damageWarning)
+	}
+	a.damageWarning, a.warnedDamage = "", true
 }
 
 // out writes a line to stdout.

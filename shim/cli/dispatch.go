@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/shim/dispatch"
@@ -80,6 +81,9 @@ func (c *dispatchCmd) run(ctx context.Context, a *App, _ []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := a.honourDamage(st, !c.dryRun); err != nil {
+		return err
+	}
 	res, err := a.dispatcher(nil).Tick(ctx, st, b, s, c.dryRun)
 	if err != nil {
 		return err
@@ -146,8 +150,8 @@ func (c *daemonCmd) run(ctx context.Context, a *App, _ []string) error {
 	// systemd-friendly wherever it is embedded.
 	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	dm := &dispatch.Daemon{D: a.dispatcher(boards), Boards: boards, Open: a.openForDispatch, Verbose: c.verbose,
-		Out: a.Stdout, Err: a.Stderr, Now: a.Now,
+	dm := &dispatch.Daemon{D: a.dispatcher(boards), Boards: boards, Open: a.openForDispatch, Health: a.healthCheck,
+		Verbose: c.verbose, Out: a.Stdout, Err: a.Stderr, Now: a.Now,
 		Settings: func() (dispatch.Settings, error) {
 			if cfg, err := home.LoadConfig(a.Env); err == nil {
 				a.config = cfg
@@ -210,18 +214,34 @@ func (a *App) allBoards() []dispatch.Board {
 
 // dispatchBoard resolves one board's database and directories.
 func (a *App) dispatchBoard(slug string) dispatch.Board {
-	return dispatch.Board{Slug: slug, DB: a.boards.DBPath(slug), Paths: store.Paths{
+	db := a.boards.DBPath(slug)
+	return dispatch.Board{Slug: slug, DB: db, Fix: board.RepairCommand(db, repairBoard(a.Env, slug)), Paths: store.Paths{
 		WorkspacesRoot:  a.boards.WorkspacesRoot(slug),
 		AttachmentsRoot: a.boards.AttachmentsRoot(slug),
 		LogsDir:         a.boards.LogsDir(slug),
 	}}
 }
 
+// healthCheck is the daemon's health check of one board: PRAGMA
+// quick_check through a read-only store (no write lease, no schema
+// work); damage is recorded by the store (marker, forensic copy).
+func (a *App) healthCheck(ctx context.Context, b dispatch.Board) error {
+	opts := a.storeOptions()
+	opts.Board, opts.Paths = repairBoard(a.Env, b.Slug), b.Paths
+	opts.QuarantineDir = quarantineDir(a.boards, b.Slug, b.DB)
+	st, err := store.OpenRead(ctx, b.DB, opts)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.HealthCheck(ctx)
+}
+
 // openForDispatch opens a board whose reclaims stop workers with the
 // configured grace.
 func (a *App) openForDispatch(ctx context.Context, b dispatch.Board, s dispatch.Settings) (*store.Store, error) {
 	opts := a.storeOptions()
-	opts.Board, opts.Paths = b.Slug, b.Paths
+	opts.Board, opts.Paths = repairBoard(a.Env, b.Slug), b.Paths
 	opts.QuarantineDir = quarantineDir(a.boards, b.Slug, b.DB)
 	opts.Terminate = dispatch.Terminator(s.ReclaimGrace)
 	st, err := store.Open(ctx, b.DB, opts)
@@ -374,6 +394,9 @@ func (c *superviseCmd) checkRun(a *App) error {
 		return err
 	}
 	defer st.Close()
+	if err := a.honourDamage(st, true); err != nil {
+		return err // no worker for a board nothing may be written to
+	}
 	t, err := st.GetTask(c.task)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/recover"
 )
@@ -41,6 +42,9 @@ func (c *repairCmd) run(ctx context.Context, a *App, _ []string) error {
 		a.printJSON(repairObject(res), true)
 	} else {
 		a.printRepair(res)
+	}
+	if d := res.MarkerCleared; d != nil {
+		a.errLine("%s repair: cleared the damage marker (%s); writes are allowed again", a.Prog, d.Summary())
 	}
 	if res.Status == recover.RepairCorrupt {
 		return errFailedQuietly
@@ -99,10 +103,7 @@ func (a *App) printCorrupt(r *recover.RepairResult) {
 
 // recoverCommand names the kanban-recover invocation for this board.
 func (a *App) recoverCommand() string {
-	if strings.TrimSpace(a.Env.Getenv("HERMES_KANBAN_DB")) != "" {
-		return "kanban-recover auto --db " + a.dbPath()
-	}
-	return "kanban-recover auto --board " + a.board()
+	return board.RepairCommand(a.dbPath(), repairBoard(a.Env, a.board()))
 }
 
 func head(s []string, n int) []string {

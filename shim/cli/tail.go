@@ -141,6 +141,7 @@ func (a *App) initThenRelease(ctx context.Context) error {
 	if _, err := a.open(ctx); err != nil {
 		return err
 	}
+	a.flushDamageWarning() // now: the command runs until stopped
 	err := a.st.Close()
 	a.st = nil
 	return err

@@ -77,6 +77,7 @@ type Settings struct {
 	LogRotateBytes    int64
 	LogBackups        int
 	Interval          time.Duration // the daemon's tick interval
+	HealthEvery       time.Duration // the daemon's quick_check interval; 0 = off
 }
 
 // Overrides are command-line values; nil means "not given".
@@ -116,6 +117,9 @@ func ResolveSettings(getenv func(string) string, cfg home.Config, o Overrides) (
 		return s, err
 	}
 	if s.MaxWorkers, err = maxWorkers(getenv, cfg, o.MaxWorkers); err != nil {
+		return s, err
+	}
+	if s.HealthEvery, err = HealthCheckInterval(getenv, cfg); err != nil {
 		return s, err
 	}
 	return s, s.apply(o)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -110,35 +111,75 @@ type Daemon struct {
 	Out, Err io.Writer
 	// Now is the clock for log lines (nil: time.Now).
 	Now func() time.Time
+	// Health checks one board without the write lease (PRAGMA
+	// quick_check) and returns a *store.CorruptError when it is damaged
+	// (the store records the damage marker). It runs at start and every
+	// Settings.HealthEvery; nil turns the check off.
+	Health func(ctx context.Context, b Board) error
+	// AfterHealthy, when set, runs right after a board passed its health
+	// check: the hook for work that wants a board just seen healthy (a
+	// verified snapshot). It runs in the daemon's loop, between ticks.
+	AfterHealthy func(ctx context.Context, b Board)
 
 	badTicks   int
 	lastWarn   time.Time
 	corruptTil map[string]time.Time
+	marked     map[string]bool // boards skipped for their damage marker (logged once)
+	nextHealth time.Time       // zero: no health checks
 	last       Settings
 }
 
-// Run ticks until ctx is done. A tick in progress when the stop arrives
-// finishes first (it may be stopping workers); one failing board never
-// stops the others or the loop.
+// Run checks every board's health, then ticks until ctx is done, checking
+// health again whenever it is due. A tick in progress when the stop
+// arrives finishes first (it may be stopping workers); a health check is
+// abandoned. One failing board never stops the others or the loop; a
+// board marked damaged is skipped until it is repaired.
 func (dm *Daemon) Run(ctx context.Context) error {
 	s, err := dm.Settings()
 	if err != nil {
 		return err
 	}
 	dm.last = s
+	dm.healthRound(ctx)
+	nextTick := time.Now()
 	for {
-		dm.round(context.WithoutCancel(ctx))
+		if !time.Now().Before(nextTick) {
+			dm.round(context.WithoutCancel(ctx))
+			nextTick = time.Now().Add(dm.last.Interval)
+		}
+		if dm.healthDue() {
+			dm.healthRound(ctx)
+		}
+		wake := nextTick
+		if !dm.nextHealth.IsZero() && dm.nextHealth.Before(wake) {
+			wake = dm.nextHealth
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(dm.last.Interval):
+		case <-time.After(time.Until(wake)):
 		}
-		if s, err := dm.Settings(); err != nil {
-			fmt.Fprintf(dm.Err, "[%s] settings: %v (keeping the previous ones)\n", dm.ts(), err)
-		} else {
-			dm.last = s
+		if !time.Now().Before(nextTick) {
+			dm.reload()
 		}
 	}
+}
+
+// reload re-resolves the settings before a round, so config.yaml edits
+// apply without a restart; unusable ones keep the previous settings.
+func (dm *Daemon) reload() {
+	s, err := dm.Settings()
+	if err != nil {
+		fmt.Fprintf(dm.Err, "[%s] settings: %v (keeping the previous ones)\n", dm.ts(), err)
+		return
+	}
+	if s.HealthEvery != dm.last.HealthEvery {
+		dm.nextHealth = time.Time{}
+		if s.HealthEvery > 0 {
+			dm.nextHealth = time.Now().Add(s.HealthEvery)
+		}
+	}
+	dm.last = s
 }
 
 // round ticks every board once.
@@ -168,6 +209,9 @@ func (dm *Daemon) round(ctx context.Context) {
 // tickBoard ticks one board; ready reports spawnable ready work left on
 // it (for the stuck-queue warning).
 func (dm *Daemon) tickBoard(ctx context.Context, b Board) (res Result, ready, ok bool) {
+	if dm.skipMarked(b) {
+		return Result{}, false, false
+	}
 	if until, skip := dm.corruptTil[b.DB]; skip && time.Now().Before(until) {
 		return Result{}, false, false
 	}
@@ -182,7 +226,14 @@ func (dm *Daemon) tickBoard(ctx context.Context, b Board) (res Result, ready, ok
 			return res, ready, true
 		}
 	}
-	if store.IsCorrupt(err) {
+	if store.IsCorrupt(err) || errors.Is(err, board.ErrDamaged) {
+		if board.Refuse(b.DB, "") != nil {
+			// Marked now (by this tick's store, or by anyone since the
+			// skip above): the next rounds skip it without a word.
+			dm.setMarked(b.DB)
+			fmt.Fprintf(dm.Err, "[%s] board %s is damaged; not dispatching it until it is repaired: %v\n", dm.ts(), b.Slug, err)
+			return Result{}, false, false
+		}
 		if dm.corruptTil == nil {
 			dm.corruptTil = map[string]time.Time{}
 		}

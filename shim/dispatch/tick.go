@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -22,6 +23,9 @@ type Board struct {
 	Slug  string
 	DB    string
 	Paths store.Paths
+	// Fix is the command that repairs the board, for log lines (""
+	// derives it from Slug; a database pinned by path needs --db).
+	Fix string
 }
 
 // Dispatcher runs ticks; one value serves every tick of a process.
@@ -399,7 +403,7 @@ func (d *Dispatcher) maybeCheckpoint(st *store.Store, db string) {
 	}
 	d.mu.Unlock()
 	if due {
-		if err := st.CheckpointPassive(); err != nil {
+		if err := st.CheckpointPassive(); err != nil && !errors.Is(err, board.ErrDamaged) {
 			d.logf("passive WAL checkpoint of %s: %v", db, err)
 		}
 	}

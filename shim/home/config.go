@@ -145,6 +145,10 @@ func (c Config) String(key string) string {
 // positiveKeys are kanbanshim's own keys that must be positive numbers.
 var positiveKeys = []string{"max_concurrent_workers", "lease_timeout_seconds"}
 
+// nonNegativeKeys are kanbanshim's own keys that may be 0 (off, or no
+// grace) but not negative.
+var nonNegativeKeys = []string{"reclaim_grace_seconds", "health_check_interval_seconds"}
+
 // Validate reports values of kanbanshim's own keys that are unusable.
 // Upstream's keys keep upstream's lenient fallbacks.
 func (c Config) Validate() error {
@@ -156,10 +160,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("kanban.%s must be > 0, got %v: %w", k, f, ErrConfigValue))
 		}
 	}
-	if f, ok, err := c.Float("reclaim_grace_seconds"); err != nil {
-		errs = append(errs, err)
-	} else if ok && f < 0 {
-		errs = append(errs, fmt.Errorf("kanban.reclaim_grace_seconds must be >= 0, got %v: %w", f, ErrConfigValue))
+	for _, k := range nonNegativeKeys {
+		if f, ok, err := c.Float(k); err != nil {
+			errs = append(errs, err)
+		} else if ok && (f < 0 || math.IsNaN(f) || math.IsInf(f, 0)) {
+			errs = append(errs, fmt.Errorf("kanban.%s must be >= 0, got %v: %w", k, f, ErrConfigValue))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -28,11 +28,7 @@ func (e *CorruptError) Error() string {
 	if snap == "" {
 		snap = "<backup failed>"
 	}
-	fix := "kanban-recover auto --db " + e.Path
-	if e.Board != "" {
-		fix = "kanban-recover auto --board " + e.Board
-	}
-	return fmt.Sprintf("Refusing to open corrupt kanban DB at %s: %s. Original preserved; backup at %s. To repair it run: %s", e.Path, e.Reason, snap, fix)
+	return fmt.Sprintf("Refusing to open corrupt kanban DB at %s: %s. Original preserved; backup at %s. To repair it run: %s", e.Path, e.Reason, snap, board.RepairCommand(e.Path, e.Board))
 }
 
 // SwapPendingError means the board has an interrupted kanban-recover
@@ -44,10 +40,7 @@ type SwapPendingError struct {
 }
 
 func (e *SwapPendingError) Error() string {
-	fix := "kanban-recover auto --db " + e.Path
-	if e.Board != "" {
-		fix = "kanban-recover auto --board " + e.Board
-	}
+	fix := board.RepairCommand(e.Path, e.Board)
 	if e.Err != nil {
 		return fmt.Sprintf("a kanban-recover swap of %s was interrupted and could not be resolved here (%v); run: %s", e.Path, e.Err, fix)
 	}
@@ -88,6 +81,7 @@ func (s *Store) corrupt(cause error) error {
 		reason = "sqlite refused to open file: " + se.Error()
 	}
 	snap, _ := board.QuarantineCopy(s.path, s.opts.QuarantineDir, "detected", s.clock())
+	s.markDamaged(reason, snap)
 	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, Err: cause}
 }
 

@@ -71,6 +71,12 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	if !exists && opts.ReadOnly {
 		return s, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
 	}
+	// The marker, read once here (one failed open(2) on a healthy board):
+	// a marked board is opened for reading only, never created, set up or
+	// migrated. Write checks again before every transaction.
+	if s.damage, _ = board.ReadDamage(path); s.damage != nil && !exists {
+		return s, board.Refuse(path, opts.Board)
+	}
 	if !exists {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return s, fmt.Errorf("create board directory: %w", err)
@@ -104,13 +110,13 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		return s, err
 	}
 	s.lease = lockd.NewLease(path)
-	if err := s.settleJournalMode(ctx, !exists || size == 0); err != nil {
+	if err := s.settleJournalMode(ctx, (!exists || size == 0) && s.damage == nil); err != nil {
 		return s, err
 	}
 	if err := s.pragmas(); err != nil {
 		return s, s.classify(err)
 	}
-	if !opts.ReadOnly {
+	if !opts.ReadOnly && s.damage == nil {
 		if err := s.ensureSchema(ctx); err != nil {
 			return s, s.classify(err)
 		}

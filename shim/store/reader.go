@@ -9,6 +9,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -39,6 +40,7 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 			return nil, s.corrupt(err)
 		}
 	}
+	s.damage, _ = board.ReadDamage(path)
 	defer func() {
 		if err != nil {
 			s.Close()

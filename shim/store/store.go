@@ -15,6 +15,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -105,6 +106,8 @@ type Store struct {
 	// roReason says why a read-only store refuses writes ("" means the
 	// caller asked for read-only: a delegated child context).
 	roReason string
+	// damage is the board's damage marker as Open found it (nil: none).
+	damage *board.Damage
 }
 
 // Path is the board database file.
@@ -134,7 +137,8 @@ func (s *Store) clock() time.Time {
 }
 
 // Close closes the connection (SQLite runs a passive checkpoint as the
-// last connection closes) and releases the open guard. It keeps the
+// last connection closes, unless the board is marked damaged: then
+// nothing is written back) and releases the open guard. It keeps the
 // first error.
 func (s *Store) Close() error {
 	if s == nil {
@@ -143,6 +147,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.conn != nil {
 		s.conn.SetInterrupt(context.Background())
+		if s.Refuse() != nil {
+			_, _ = s.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+		}
 		err = s.conn.Close()
 		s.conn = nil
 	}
@@ -159,6 +166,9 @@ func (s *Store) Close() error {
 func (s *Store) CheckpointPassive() error {
 	if s.mode != "wal" {
 		return nil
+	}
+	if err := s.Refuse(); err != nil {
+		return err
 	}
 	return s.conn.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 }

@@ -14,7 +14,8 @@ import (
 var ErrNestedWrite = errors.New("store: nested write transaction")
 
 // Write runs fn as one write transaction: take the board's write lease,
-// BEGIN IMMEDIATE, fn, COMMIT, release. On error or cancellation the
+// refuse a board marked damaged (*board.DamagedError), BEGIN IMMEDIATE,
+// fn, COMMIT, release. On error or cancellation the
 // transaction rolls back; a SIGTERM therefore leaves it fully in (commit
 // returned) or fully out. BEGIN and COMMIT are retried on SQLITE_BUSY with
 // jitter (a Python peer may hold the database lock); fn never is.
@@ -36,6 +37,11 @@ func (s *Store) Write(ctx context.Context, op string, fn func() error) (err erro
 			return err
 		}
 		defer s.lease.Release()
+	}
+	// Checked under the lease: a marker recorded by anyone before we got
+	// it stops this write; one recorded while we write stops the next.
+	if err := s.Refuse(); err != nil {
+		return err
 	}
 	s.conn.SetInterrupt(ctx)
 	if err := s.retryBusy(ctx, "BEGIN IMMEDIATE"); err != nil {
