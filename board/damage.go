@@ -247,12 +247,16 @@ func (d Damage) Summary() string {
 	return b.String()
 }
 
-// who is the detecting command, program base name first, shortened.
+// who is the detecting command, shortened: paths by their last element
+// (the marker keeps them whole), at most maxWho characters.
 func (d Damage) who() string {
-	if len(d.Command) == 0 {
-		return ""
+	words := make([]string, len(d.Command))
+	for i, w := range d.Command {
+		if strings.Contains(w, "/") && !strings.HasSuffix(w, "/") {
+			w = filepath.Base(w)
+		}
+		words[i] = w
 	}
-	words := append([]string{filepath.Base(d.Command[0])}, d.Command[1:]...)
 	s := oneLine(strings.Join(words, " "))
 	if r := []rune(s); len(r) > maxWho {
 		s = string(r[:maxWho-1]) + "…"

@@ -146,3 +146,92 @@ func TestDamage_readableByPython(t *testing.T) {
 		t.Errorf("python3: %v: %s", err, out)
 	}
 }
+
+// RepairCommand names the board by slug, or the database by path.
+func TestRepairCommand(t *testing.T) {
+	if got := RepairCommand("/h/kanban.db", "side"); got != "kanban-recover auto --board side" {
+		t.Errorf("by slug: %q", got)
+	}
+	if got := RepairCommand("/h/x.db", ""); got != "kanban-recover auto --db /h/x.db" {
+		t.Errorf("by path: %q", got)
+	}
+}
+
+// Refuse: nil without a marker; with one, a *DamagedError (ErrDamaged)
+// whose message and warning are one line each, say who saw what and
+// when (paths shortened, the command bounded) and end in the repair.
+func TestRefuse(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kanban.db")
+	if err := Refuse(db, "default"); err != nil {
+		t.Fatalf("no marker: %v", err)
+	}
+	d := Damage{When: time.Date(2026, 11, 30, 10, 15, 0, 0, time.UTC), PID: 4242,
+		Command: []string{"/usr/local/bin/kanban", "--board", "default", "show", "t_1a2b3c4d", strings.Repeat("x", 80)},
+		Seen:    "database disk image is malformed"}
+	if _, _, err := RecordDamage(db, d); err != nil {
+		t.Fatal(err)
+	}
+	err := Refuse(db, "default")
+	var de *DamagedError
+	if !errors.As(err, &de) || !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Refuse: %v", err)
+	}
+	want := "board " + db + " is marked damaged (seen 2026-11-30T10:15:00Z by kanban --board default show t_1a2b3c4d xxxxxxxxxxxxxxxxxxxx… (pid 4242): " +
+		"database disk image is malformed); kanbanshim writes nothing to it until it is repaired. To repair it run: kanban-recover auto --board default"
+	if err.Error() != want {
+		t.Errorf("message\n%s\nwant\n%s", err, want)
+	}
+	if w := de.Warning(); !strings.HasPrefix(w, "warning: board "+db+" is marked damaged (seen 2026-11-30T10:15:00Z by kanban ") ||
+		!strings.HasSuffix(w, "; showing what is readable, writing nothing. To repair it run: kanban-recover auto --board default") || strings.Contains(w, "\n") {
+		t.Errorf("warning %q", w)
+	}
+	if err := os.WriteFile(DamagedPath(db), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Refuse(db, ""); err == nil || !strings.Contains(err.Error(), "(seen: unreadable damage marker "+DamagedPath(db)+")") ||
+		!strings.HasSuffix(err.Error(), "kanban-recover auto --db "+db) {
+		t.Errorf("garbled marker: %v", err)
+	}
+}
+
+// A marker name no file can have (too long, or under a file) is no
+// marker: boards there cannot exist either, and their errors say so.
+func TestReadDamage_impossibleNames(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, strings.Repeat("n", 250)+".db")
+	if d, err := ReadDamage(long); d != nil || err != nil {
+		t.Errorf("too long: %+v, %v", d, err)
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ReadDamage(filepath.Join(file, "kanban.db")); d != nil || err != nil {
+		t.Errorf("under a file: %+v, %v", d, err)
+	}
+}
+
+// ClearStaleDamage removes only the marker a check saw before it began.
+func TestClearStaleDamage(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kanban.db")
+	if ok, err := ClearStaleDamage(db, nil); ok || err != nil {
+		t.Errorf("nothing seen: %v, %v", ok, err)
+	}
+	first, _, _ := RecordDamage(db, Damage{Seen: "first", When: time.Unix(1000, 0)})
+	if err := ClearDamage(db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := RecordDamage(db, Damage{Seen: "second", When: time.Unix(2000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := ClearStaleDamage(db, &first); ok || err != nil {
+		t.Errorf("a newer marker was cleared: %v, %v", ok, err)
+	}
+	now, _ := ReadDamage(db)
+	if ok, err := ClearStaleDamage(db, now); !ok || err != nil {
+		t.Errorf("the marker seen: %v, %v", ok, err)
+	}
+	if d, _ := ReadDamage(db); d != nil {
+		t.Errorf("still there: %+v", d)
+	}
+}

@@ -11,16 +11,18 @@ import (
 )
 
 // TestMain lets testscript run this binary's main as the `kanban` (and
-// `hermes`) commands of a script, in a real child process.
+// `hermes`) commands of a script, in a real child process, beside the
+// shared helpers (internal/scripthelp: waitfile, expect-exit, sqlq,
+// dircount, damage).
 func TestMain(m *testing.M) {
 	testhooks.Install() // before testscript.Main: its children run this binary
-	testscript.Main(m, map[string]func(){
+	testscript.Main(m, scripthelp.Commands(map[string]func(){
 		"kanban": func() { main() },
 		"hermes": func() {
 			os.Args[0] = "hermes"
 			main()
 		},
-	})
+	}))
 }
 
 // TestScripts runs the CLI transcripts under testdata/script/kanban: every

@@ -19,6 +19,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/fixtures"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 	kcli "github.com/kanbanshim/kanbanshim/shim/cli"
@@ -52,6 +53,8 @@ func Command(fn func(args []string) error) func() {
 //	                              only if it exits with CODE
 //	sqlq DB SQL                   print query rows (SqlqCopy: from a copy)
 //	dircount DIR                  print the number of entries in DIR
+//	damage DB TABLE               zero every page of TABLE's b-tree and of its
+//	                              indexes in the file DB (checkpoint a WAL board first)
 //	kanban …                      the real kanban CLI
 func Commands(more map[string]func()) map[string]func() {
 	m := map[string]func(){
@@ -60,6 +63,7 @@ func Commands(more map[string]func()) map[string]func() {
 		"expect-exit": Command(ExpectExit),
 		"sqlq":        Command(Sqlq),
 		"dircount":    Command(DirCount),
+		"damage":      Command(Damage),
 	}
 	for k, v := range more {
 		m[k] = v
@@ -191,6 +195,19 @@ func query(db, sql string) error {
 		fmt.Println(strings.Join(cells, "|"))
 		return nil
 	})
+}
+
+// Damage zeroes the pages of a table and its indexes in a board file:
+// the damage of reproduction 2 in issue 10 (task_links' pages lost).
+func Damage(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: damage DB TABLE")
+	}
+	pages, ps, err := fixtures.TablePages(args[0], args[1])
+	if err != nil {
+		return err
+	}
+	return fixtures.ZeroPages(args[0], ps, pages...)
 }
 
 // DirCount prints the number of entries in a directory.
