@@ -64,12 +64,15 @@ type kcell struct {
 	roundKinds map[string]int
 	lastKinds  string
 	notes      []string
+	damageN    int
+	damaged    map[string]string // slug -> db of the damage rounds' boards (not checked by checkRound)
+	dmg        damageFigures
 }
 
 // roundPlan says what a round does besides the storm.
 type roundPlan struct {
-	migrate, swap bool
-	burst         time.Duration
+	migrate, swap, damage bool
+	burst                 time.Duration
 }
 
 // k9Restart is the least time left for which a failed home is replaced
@@ -155,6 +158,13 @@ func (k *kcell) merge(cr *cellReport) {
 	for kd, n := range k.roundKinds {
 		cr.RoundKinds[kd] += n
 	}
+	if k.dmg.Rounds > 0 {
+		if cr.Damage == nil {
+			cr.Damage = &damageFigures{}
+		}
+		k.dmg.Refused = part.Events[evDamageRefused]
+		cr.Damage.add(&k.dmg)
+	}
 	if len(k.problems) > 0 {
 		cr.Failures = append(cr.Failures, failure{Round: k.roundBase + k.roundNo, Kinds: k.lastKinds, Seed: k.seed,
 			Corruptions: k.corrupt, Lost: k.lost, Problems: k.problems, Dir: k.dir})
@@ -170,7 +180,8 @@ func newKCell(ctx context.Context, c *cellEnv, home int64, roundBase int) (*kcel
 	k := &kcell{env: c, mode: c.mode, seed: seed, roundBase: roundBase, dir: dir, bin: filepath.Join(dir, "bin"), home: filepath.Join(dir, "home"),
 		ackDir: filepath.Join(dir, "acks"), peerDir: filepath.Join(dir, "peer"), tally: newTally(),
 		rnd: newLockedRand(seed, 9), boards: map[string]string{}, retired: map[string]bool{}, fixtures: map[string]bool{}, seqs: map[string]int{},
-		pyRuns: map[string]int{}, swapEst: 80 * time.Millisecond, overhead: k9DefaultOver, roundKinds: map[string]int{}}
+		damaged: map[string]string{},
+		pyRuns:  map[string]int{}, swapEst: 80 * time.Millisecond, overhead: k9DefaultOver, roundKinds: map[string]int{}}
 	k.reg = newRegistry(k.tally)
 	k.hermes = filepath.Join(k.bin, "hermes")
 	for _, d := range []string{k.ackDir, k.peerDir, filepath.Join(dir, "logs")} {
@@ -207,7 +218,8 @@ func newKCell(ctx context.Context, c *cellEnv, home int64, roundBase int) (*kcel
 	k.baseEnv = append(cleanEnviron(), "HERMES_HOME="+k.home, "HOME="+filepath.Join(dir, "userhome"), "HERMES_BIN="+k.hermes,
 		"PATH="+k.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KANBANSHIM_PEER_SQLITE="+peerSQLite(c.mode),
 		"HERMES_KANBAN_CLAIM_TTL_SECONDS="+strconv.Itoa(k9ClaimTTL), "HERMES_KANBAN_CRASH_GRACE_SECONDS=0",
-		"HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS=2", "TORTURE_SEED="+strconv.FormatInt(seed, 10),
+		"HERMES_KANBAN_RATE_LIMIT_COOLDOWN_SECONDS=2", "HERMES_KANBAN_HEALTH_CHECK_INTERVAL_SECONDS=1",
+		"TORTURE_SEED="+strconv.FormatInt(seed, 10),
 		"TORTURE_ACKDIR="+k.ackDir)
 	out, err := k.command(ctx, "kanban", "init").CombinedOutput()
 	if err != nil {
@@ -287,13 +299,16 @@ func (k *kcell) boardList() []string {
 func (k *kcell) boardPath(slug string) string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.boards[slug]
+	if p, ok := k.boards[slug]; ok {
+		return p
+	}
+	return k.damaged[slug]
 }
 
 // plan decides the next round from the time left: the first round
-// migrates legacy boards, the second ends in a swap, later ones do either
-// at random; the first two always run, so even a short budget covers
-// every phase.
+// migrates legacy boards, the second ends in a swap and damages a board
+// of its own, later ones do any of these at random; the first two always
+// run, so even a short budget covers every phase.
 func (k *kcell) plan(remaining time.Duration) (roundPlan, bool) {
 	n := k.roundNo
 	var p roundPlan
@@ -301,10 +316,11 @@ func (k *kcell) plan(remaining time.Duration) (roundPlan, bool) {
 	case 0:
 		p.migrate = true
 	case 1:
-		p.swap = true
+		p.swap, p.damage = true, true
 	default:
 		p.migrate = k.rnd.float() < 0.35
 		p.swap = k.rnd.float() < 0.35
+		p.damage = k.rnd.float() < 0.3
 	}
 	over := k.overhead
 	if p.migrate {
@@ -312,6 +328,9 @@ func (k *kcell) plan(remaining time.Duration) (roundPlan, bool) {
 	}
 	if p.swap {
 		over += 2500 * time.Millisecond
+	}
+	if p.damage {
+		over += 1500 * time.Millisecond
 	}
 	if n < 2 {
 		p.burst = min(k9MaxBurst, max(k9MinBurst, remaining/time.Duration(2-n)-over))
@@ -334,13 +353,28 @@ func (k *kcell) runRound(ctx context.Context, plan roundPlan) {
 	if plan.swap {
 		kinds = append(kinds, "swap")
 	}
+	var dmg *damageRound
+	if plan.damage {
+		kinds = append(kinds, "damage")
+		// The first damage round of a WAL cell has a Python writer on the
+		// board, that of a DELETE cell has none (its bytes must not
+		// move); later ones choose at random.
+		python := k.mode == "wal"
+		if k.damageN > 0 {
+			python = k.rnd.float() < 0.5
+		}
+		dmg = k.setupDamage(ctx, python && k.python != "")
+	}
 	for _, kd := range kinds {
 		k.roundKinds[kd]++
 	}
 	k.lastKinds = strings.Join(kinds, "+")
 	active := append([]string{"default"}, legacy...)
+	if dmg != nil {
+		active = append(active, dmg.slug)
+	}
 	s := k.startStorm(stormOpts{boards: active, kills: true, daemon: true, checkpointer: true, maintenance: true,
-		control: k.env.o.control})
+		control: k.env.o.control, damage: dmg})
 	select {
 	case <-ctx.Done():
 	case <-time.After(plan.burst):
@@ -354,6 +388,7 @@ func (k *kcell) runRound(ctx context.Context, plan roundPlan) {
 	}
 	stoppedAt := time.Now()
 	k.checkRound(ctx, stoppedAt)
+	k.damagePhase(ctx, dmg)
 	if len(k.problems) == 0 {
 		for _, slug := range legacy {
 			k.retire(ctx, slug)

@@ -2,7 +2,10 @@
 // processes, real signals and real boards on disk, then checks every
 // board: integrity_check, every acknowledged write present, no task left
 // running without a live worker after one dispatcher tick, no lease or
-// worker slot leaked.
+// worker slot leaked, no damage marker. Damage rounds (damage.go) also
+// destroy pages of a live board of their own and check that, once it is
+// marked, no kanbanshim process writes it until kanban-recover auto
+// repairs it.
 //
 //	go run ./internal/torture -duration 60s [-scenario S] [-mode wal,delete]
 //	       [-seed N] [-report figures.json] [-control]
@@ -53,7 +56,9 @@ var scenarios = []scenario{
 		"supervisors SIGKILLed, two daemons at once", run: runDispatch31618},
 	{name: "kill9", weight: 4, what: "kanban CLI writers, Python sqlite3 writers, a daemon with supervised fake workers, a raw " +
 		"checkpointer, kanban-migrate on legacy boards and kanban-recover swaps, all SIGKILLed at random and inside " +
-		"transactions; after every round: integrity_check, every acknowledged write, one dispatcher tick, locks and slots",
+		"transactions; after every round: integrity_check, every acknowledged write, one dispatcher tick, locks and slots; " +
+		"damage rounds also zero pages of a live board of their own: it must be marked, written by no kanbanshim process " +
+		"from then on, and repaired by kanban-recover auto",
 		run: runKill9},
 }
 

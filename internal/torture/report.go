@@ -89,6 +89,9 @@ type cellReport struct {
 	Kills counts `json:"kills"`
 
 	Events map[string]int `json:"events,omitempty"` // other things that happened (swaps, refusals, migrations, ...)
+	// Damage is the damage rounds' figures (boards damaged on purpose,
+	// accounted apart from the zero-corruption checks).
+	Damage *damageFigures `json:"damage,omitempty"`
 
 	Corruptions int       `json:"corruptions_found"`
 	Lost        int       `json:"acknowledged_writes_lost"`
@@ -215,6 +218,13 @@ func printSummary(r *runReport) {
 		fmt.Printf("   %s/%s acknowledged: %s\n", c.Scenario, c.Mode, fmtTally(c.Acked))
 		if len(c.Events) > 0 {
 			fmt.Printf("   %s/%s events: %s\n", c.Scenario, c.Mode, fmtCounts(c.Events))
+		}
+		if d := c.Damage; d != nil {
+			fmt.Printf("   %s/%s damage: %d round(s), detected %d in the storm (%s; marker after %v ms) and %d by the harness; "+
+				"kanbanshim writes after the marker %d (refused %d), Python writes after it %d; byte-identical checks %d; "+
+				"repaired %d (%d with loss, %d pages unreadable), markers cleared %d\n",
+				c.Scenario, c.Mode, d.Rounds, d.DetectedInStorm, fmtCounts(d.DetectedBy), d.LatencyMs, d.DetectedAfter,
+				d.KanbanshimWritesAfter, d.Refused, d.PythonWritesAfter, d.ByteChecks, d.Repaired, d.RepairedWithLoss, d.PagesUnreadable, d.MarkersCleared)
 		}
 	}
 	fmt.Printf("   total: %d writes acknowledged, %d kills, %d rounds, %d corruptions found, %d acknowledged writes lost\n",

@@ -23,7 +23,14 @@ type stormOpts struct {
 	checkpointer bool
 	maintenance  bool // kanban-recover auto and refused swaps, kanban-migrate on legacy boards
 	control      bool // the deliberately unsafe writer
+	// damage is the round's damage board (the last of boards), nil when
+	// the round damages none; kanban-recover auto leaves it alone until
+	// the storm is over.
+	damage *damageRound
 }
+
+// evDamageRefused counts kanban CLI writes a damage marker refused.
+const evDamageRefused = "damage_writes_refused"
 
 // storm is a burst of concurrent activity on the cell's boards.
 type storm struct {
@@ -46,8 +53,11 @@ func (k *kcell) startStorm(o stormOpts) *storm {
 	if k.python != "" {
 		s.goLoop(func() { s.pyWriter("py1", o.boards[0], false) })
 		second := o.boards[0]
-		if len(o.boards) > 1 {
+		if len(o.boards) > 1 && (o.damage == nil || o.boards[1] != o.damage.slug) {
 			second = o.boards[1]
+		}
+		if o.damage != nil && o.damage.python {
+			second = o.damage.slug
 		}
 		s.goLoop(func() { s.pyWriter("py2", second, false) })
 		if o.control && k.mode == "delete" {
@@ -72,6 +82,9 @@ func (k *kcell) startStorm(o stormOpts) *storm {
 	}
 	if o.kills {
 		s.goLoop(s.killer)
+	}
+	if o.damage != nil {
+		s.goLoop(s.damager)
 	}
 	if o.control && k.mode == "wal" {
 		s.goLoop(s.unsafe)
@@ -212,6 +225,11 @@ func (s *storm) cliWriter(name string) {
 		if !p.wait() {
 			if strings.HasPrefix(op, "create") {
 				t = nil
+			}
+			if p.exitCode() == 1 && strings.Contains(p.output(), "is marked damaged") {
+				k.tally.event(evDamageRefused)
+				t = nil // its board is out of bounds until repaired
+				sleepOr(s.stop, 30*time.Millisecond)
 			}
 			continue
 		}
@@ -376,6 +394,9 @@ func (s *storm) recoverRuns() {
 		main := k.boardPath(s.o.boards[0])
 		if k.rnd.intn(2) == 0 || k.python == "" {
 			board := s.o.boards[k.rnd.intn(len(s.o.boards))]
+			if s.o.damage != nil && board == s.o.damage.slug {
+				continue // repaired after the storm, when its checks are done
+			}
 			p, err := k.reg.start(procSpec{target: tgtRecover, bin: filepath.Join(k.bin, "kanban-recover"),
 				args: []string{"--db", k.boardPath(board), "auto", "--quick", "--json"}, env: k.baseEnv})
 			if err != nil {

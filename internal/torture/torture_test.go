@@ -13,6 +13,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/pypeer"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
@@ -112,8 +113,8 @@ func TestPlan(t *testing.T) {
 	}
 	k.roundNo = 1
 	p, ok = k.plan(2 * time.Second)
-	if !ok || !p.swap || p.migrate || p.burst != k9MinBurst {
-		t.Fatalf("second round always runs, with the shortest burst: %+v %v", p, ok)
+	if !ok || !p.swap || !p.damage || p.migrate || p.burst != k9MinBurst {
+		t.Fatalf("second round always runs, swaps and damages a board, with the shortest burst: %+v %v", p, ok)
 	}
 	k.roundNo = 2
 	if p, ok = k.plan(5 * time.Second); ok {
@@ -267,6 +268,25 @@ func TestShares(t *testing.T) {
 		}
 		if got := shares(c.total, sel); !slices.Equal(got, c.want) {
 			t.Errorf("shares(%v, %v) = %v, want %v", c.total, c.names, got, c.want)
+		}
+	}
+}
+
+// detector names the command that recorded a damage marker, skipping the
+// options before the verb.
+func TestDetector(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/x/bin/kanban", "--board", "d1", "comment", "t_1", "mk-cli1-3"}, "kanban comment"},
+		{[]string{"/x/bin/kanban", "daemon", "--interval", "0.3", "-v"}, "kanban daemon"},
+		{[]string{"/x/bin/kanban-migrate", "--board", "d1", "apply", "--json"}, "kanban-migrate apply"},
+		{[]string{"/x/bin/kanban-recover", "--db", "/x/home/kanban/boards/d1/kanban.db", "check", "--json"}, "kanban-recover check"},
+		{[]string{"/x/bin/kanban"}, "unknown"},
+	} {
+		if got := detector(&board.Damage{Command: tc.argv}); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.argv, got, tc.want)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 // maintenance process stopped (workers and their supervisors may still
 // run). In order:
 //
+//  0. no board may carry a damage marker (nothing damaged them);
 //  1. kanban-recover auto on every board, as cron would: it finishes or
 //     undoes an interrupted swap, and must find the board healthy;
 //  2. PRAGMA integrity_check through the Go driver and through Python's
@@ -41,6 +42,13 @@ import (
 //     left, and no process of the cell may be alive.
 func (k *kcell) checkRound(ctx context.Context, stoppedAt time.Time) {
 	boards := k.boardList()
+	for _, slug := range boards {
+		// Nothing damaged these boards: a marker on one is a false alarm
+		// that stopped every kanbanshim writer (or damage nobody made).
+		if d, _ := board.ReadDamage(k.boardPath(slug)); d != nil {
+			k.problem("board %s was marked damaged in a round that did not damage it: %s", slug, d.Summary())
+		}
+	}
 	damaged := map[string]bool{}
 	for _, slug := range boards {
 		k.cronAuto(ctx, slug, damaged)

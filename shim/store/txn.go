@@ -54,6 +54,12 @@ func (s *Store) Write(ctx context.Context, op string, fn func() error) (err erro
 			s.rollback()
 		}
 	}()
+	// Again with SQLite's write lock held: a Python peer (which takes no
+	// lease) or the daemon's health check may have marked the board while
+	// we waited for the lock. What is left is the body and the commit.
+	if err := s.Refuse(); err != nil {
+		return err
+	}
 	if h := s.opts.Hooks; h != nil && h.InTxn != nil {
 		if err := h.InTxn(ctx, op); err != nil {
 			return err
