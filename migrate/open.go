@@ -164,11 +164,16 @@ func (b *Board) Exclusive() error {
 	return nil
 }
 
-// Close closes the connection, then releases the open guard.
+// Close closes the connection, then releases the open guard. On a board
+// marked damaged the close does not checkpoint (SQLite's last connection
+// would copy the -wal into the damaged file and delete it).
 func (b *Board) Close() error {
 	var errs []error
 	if b.Conn != nil {
 		b.Conn.SetInterrupt(context.Background())
+		if board.Refuse(b.Path, "") != nil {
+			_, _ = b.Conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+		}
 		errs = append(errs, b.Conn.Close())
 		b.Conn = nil
 	}

@@ -154,7 +154,7 @@ func (r *repairer) run(ctx context.Context) error {
 	if err := r.open(ctx); err != nil {
 		return r.refused(err)
 	}
-	defer r.conn.Close()
+	defer r.close()
 	msgs, err := r.integrity()
 	if err != nil {
 		return r.refused(err)
@@ -220,6 +220,15 @@ func (r *repairer) open(ctx context.Context) error {
 	}
 	c.SetInterrupt(ctx)
 	return nil
+}
+
+// close closes the connection; while the board is corrupt it does not
+// checkpoint, so the -wal is not copied into a damaged file.
+func (r *repairer) close() {
+	if r.res.Status == RepairCorrupt || board.Refuse(r.path, "") != nil {
+		_, _ = r.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+	}
+	r.conn.Close()
 }
 
 func (r *repairer) integrity() ([]string, error) {

@@ -41,12 +41,8 @@ func (s *Store) HealthCheck(ctx context.Context) error {
 	if len(msgs) > 3 {
 		msgs = append(msgs[:3], fmt.Sprintf("and %d more", len(msgs)-3))
 	}
-	return s.corrupt(fmt.Errorf("%w: quick_check: %s", errHealth, strings.Join(msgs, "; ")))
+	return s.corrupt(errors.New("quick_check: " + strings.Join(msgs, "; ")))
 }
-
-// errHealth marks a quick_check that returned rows, so the reason reads
-// as what the check said, not as SQLite refusing the file.
-var errHealth = errors.New("health check failed")
 
 // markDamaged records the damage marker for what was seen (the first
 // detection wins; see board.RecordDamage) and remembers it. A marker that
