@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/board"
@@ -27,23 +24,8 @@ const DefaultHealthCheckInterval = 900 * time.Second
 // kanban.health_check_interval_seconds, else 900 s; 0 turns the check off.
 // Negative or non-numeric values are errors.
 func HealthCheckInterval(getenv func(string) string, cfg home.Config) (time.Duration, error) {
-	if raw := strings.TrimSpace(getenv(EnvHealthCheckInterval)); raw != "" {
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, settingErr("%s=%s: want a number of seconds >= 0 (0 turns the health check off)", EnvHealthCheckInterval, raw)
-		}
-		return Seconds(f), nil
-	}
-	f, ok, err := cfg.Float("health_check_interval_seconds")
-	switch {
-	case err != nil:
-		return 0, &SettingError{Msg: err.Error()}
-	case ok && (f < 0 || math.IsInf(f, 0)):
-		return 0, settingErr("kanban.health_check_interval_seconds must be >= 0 (0 turns the health check off)")
-	case ok:
-		return Seconds(f), nil
-	}
-	return DefaultHealthCheckInterval, nil
+	return seconds(getenv(EnvHealthCheckInterval), EnvHealthCheckInterval, cfg, "health_check_interval_seconds",
+		" (0 turns the health check off)", DefaultHealthCheckInterval)
 }
 
 // healthRound checks every board once (Daemon.Health) and schedules the
