@@ -235,3 +235,14 @@ func TestClearStaleDamage(t *testing.T) {
 		t.Errorf("still there: %+v", d)
 	}
 }
+
+// BenchmarkRefuse_noMarker is what every open and write of a healthy
+// board pays for the marker: one failed open(2).
+func BenchmarkRefuse_noMarker(b *testing.B) {
+	db := filepath.Join(b.TempDir(), "kanban.db")
+	for b.Loop() {
+		if err := Refuse(db, "default"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
