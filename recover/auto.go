@@ -138,7 +138,7 @@ func (a *auto) swapOptions() SwapOptions {
 func (a *auto) run(ctx context.Context) error {
 	if _, err := os.Stat(a.o.DBPath); errors.Is(err, os.ErrNotExist) {
 		a.rep.Status = StatusMissing
-		return nil
+		return a.clearOrphanMarker()
 	}
 	lk, err := LockRecover(a.o.DBPath)
 	if err != nil {
@@ -219,6 +219,23 @@ func (a *auto) clearStale() error {
 		a.rep.MarkerCleared = a.seen
 		a.note("cleared a stale damage marker (%s): the file checks sound", a.seen.Summary())
 	}
+	return nil
+}
+
+// clearOrphanMarker removes the damage marker of a board whose database
+// is gone (moved away by hand): there is nothing left to protect, and
+// kanban, which refuses to create a board where a marker says one was
+// damaged, may start a new one.
+func (a *auto) clearOrphanMarker() error {
+	d, _ := board.ReadDamage(a.o.DBPath)
+	if d == nil {
+		return nil
+	}
+	if err := board.ClearDamage(a.o.DBPath); err != nil {
+		return fmt.Errorf("clear the damage marker: %w", err)
+	}
+	a.rep.MarkerCleared = d
+	a.note("cleared the damage marker of a board whose database is gone (%s); kanban starts a new, empty board on its next use", d.Summary())
 	return nil
 }
 

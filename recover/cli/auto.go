@@ -52,6 +52,7 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 	switch r.Status {
 	case recover.StatusMissing:
 		a.out("%s: no database; nothing to do", t.Describe())
+		a.printNotes(r.Notes)
 		return
 	case recover.StatusHealthy:
 		a.out("%s: healthy (%s); nothing to repair", t.Describe(), r.Check.Mode)

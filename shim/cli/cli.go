@@ -242,7 +242,7 @@ func (a *App) open(ctx context.Context) (*store.Store, error) {
 		var be *lockd.BusyError
 		var ne *store.NetworkFSError
 		switch {
-		case errors.As(err, &ce), errors.As(err, &be), errors.As(err, &ne):
+		case errors.As(err, &ce), errors.As(err, &be), errors.As(err, &ne), errors.Is(err, board.ErrDamaged):
 			return nil, err
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
