@@ -2,6 +2,7 @@ package py
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,51 +20,81 @@ import (
 // separators); map[string]any keys are sorted (Python would keep insertion
 // order; use Object when order matters).
 func Dumps(v any, indent int, ascii bool) string {
-	var b strings.Builder
-	e := encoder{b: &b, indent: indent, ascii: ascii}
+	e := encoder{indent: indent, ascii: ascii}
 	e.value(v, 0)
-	return b.String()
+	return string(e.buf)
 }
 
 // Compact is json.dumps(v, ensure_ascii=False), how upstream stores
 // payload and metadata columns.
 func Compact(v any) string { return Dumps(v, -1, false) }
 
+// encoder appends JSON text to buf; ListWriter drains it to its writer
+// after each item, so a long list never sits in memory whole.
 type encoder struct {
-	b      *strings.Builder
+	buf    []byte
 	indent int
 	ascii  bool
 }
 
 func (e *encoder) newline(depth int) {
-	e.b.WriteByte('\n')
-	e.b.WriteString(strings.Repeat(" ", e.indent*depth))
+	e.buf = append(e.buf, '\n')
+	for n := e.indent * depth; n > 0; n-- {
+		e.buf = append(e.buf, ' ')
+	}
 }
 
 func (e *encoder) value(v any, depth int) {
-	switch x := normalize(v).(type) {
+	switch x := v.(type) {
 	case nil:
-		e.b.WriteString("null")
-	case bool:
-		if x {
-			e.b.WriteString("true")
-		} else {
-			e.b.WriteString("false")
-		}
-	case int64:
-		e.b.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		e.b.WriteString(floatJSON(x))
-	case json.Number:
-		e.b.WriteString(string(x))
+		e.buf = append(e.buf, "null"...)
 	case string:
 		e.str(x)
-	case Raw:
-		e.b.WriteString(string(x))
-	case []any:
-		e.list(x, depth)
+	case *string:
+		if x == nil {
+			e.buf = append(e.buf, "null"...)
+		} else {
+			e.str(*x)
+		}
+	case int64:
+		e.buf = strconv.AppendInt(e.buf, x, 10)
+	case *int64:
+		if x == nil {
+			e.buf = append(e.buf, "null"...)
+		} else {
+			e.buf = strconv.AppendInt(e.buf, *x, 10)
+		}
+	case int:
+		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+	case bool:
+		if x {
+			e.buf = append(e.buf, "true"...)
+		} else {
+			e.buf = append(e.buf, "false"...)
+		}
 	case Object:
 		e.object(x, depth)
+	case []any:
+		e.list(x, depth)
+	case []string:
+		e.strings(x, depth)
+	default:
+		e.other(normalize(v), depth)
+	}
+}
+
+// other encodes the rarer kinds (value handles the common ones without
+// converting them first).
+func (e *encoder) other(v any, depth int) {
+	switch x := v.(type) {
+	case nil, string, int64, bool, Object, []any:
+		e.value(x, depth)
+	case float64:
+		e.buf = append(e.buf, floatJSON(x)...)
+	case json.Number:
+		e.buf = append(e.buf, x...)
+	case Raw:
+		e.buf = append(e.buf, x...)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -82,10 +113,10 @@ func (e *encoder) value(v any, depth int) {
 
 func (e *encoder) list(x []any, depth int) {
 	if len(x) == 0 {
-		e.b.WriteString("[]")
+		e.buf = append(e.buf, "[]"...)
 		return
 	}
-	e.b.WriteByte('[')
+	e.buf = append(e.buf, '[')
 	for i, item := range x {
 		e.sep(i, depth+1)
 		e.value(item, depth+1)
@@ -93,16 +124,30 @@ func (e *encoder) list(x []any, depth int) {
 	e.close(depth, ']')
 }
 
-func (e *encoder) object(o Object, depth int) {
-	if len(o) == 0 {
-		e.b.WriteString("{}")
+// strings is list for a []string (nil encodes as [], like an empty list).
+func (e *encoder) strings(x []string, depth int) {
+	if len(x) == 0 {
+		e.buf = append(e.buf, "[]"...)
 		return
 	}
-	e.b.WriteByte('{')
+	e.buf = append(e.buf, '[')
+	for i, s := range x {
+		e.sep(i, depth+1)
+		e.str(s)
+	}
+	e.close(depth, ']')
+}
+
+func (e *encoder) object(o Object, depth int) {
+	if len(o) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return
+	}
+	e.buf = append(e.buf, '{')
 	for i, m := range o {
 		e.sep(i, depth+1)
 		e.str(m.Key)
-		e.b.WriteString(": ")
+		e.buf = append(e.buf, ": "...)
 		e.value(m.Value, depth+1)
 	}
 	e.close(depth, '}')
@@ -110,9 +155,9 @@ func (e *encoder) object(o Object, depth int) {
 
 func (e *encoder) sep(i, depth int) {
 	if i > 0 {
-		e.b.WriteByte(',')
+		e.buf = append(e.buf, ',')
 		if e.indent < 0 {
-			e.b.WriteByte(' ')
+			e.buf = append(e.buf, ' ')
 		}
 	}
 	if e.indent >= 0 {
@@ -124,42 +169,118 @@ func (e *encoder) close(depth int, c byte) {
 	if e.indent >= 0 {
 		e.newline(depth)
 	}
-	e.b.WriteByte(c)
+	e.buf = append(e.buf, c)
 }
 
+const hexDigits = "0123456789abcdef"
+
+// str appends s as a JSON string the way Python escapes it: ", \\ and
+// control characters always (\n \r \t \b \f by name, the rest \u00XX),
+// and with ascii (ensure_ascii=True) DEL and everything past it as \uXXXX
+// (UTF-16 surrogate pairs above the BMP). Bytes that are not UTF-8 come
+// out as U+FFFD. Runs that need no escape are copied in one piece.
 func (e *encoder) str(s string) {
-	b := e.b
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (e.ascii && r == 0x7f):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case e.ascii && r > 0x7f:
-			if r > 0xffff {
-				hi, lo := utf16.EncodeRune(r)
-				fmt.Fprintf(b, `\u%04x\u%04x`, hi, lo)
-			} else {
-				fmt.Fprintf(b, `\u%04x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
+	if !e.ascii && utf8.ValidString(s) {
+		e.strUTF8(s)
+		return
 	}
-	b.WriteByte('"')
+	b := append(e.buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (c != 0x7f || !e.ascii) {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = appendEscape(b, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !e.ascii && (r != utf8.RuneError || size > 1) {
+			i += size
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch {
+		case !e.ascii:
+			b = utf8.AppendRune(b, utf8.RuneError)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			b = appendU(appendU(b, hi), lo)
+		default:
+			b = appendU(b, r)
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	e.buf = append(b, '"')
+}
+
+// strUTF8 is str for valid UTF-8 without ensure_ascii, the common case:
+// only ", \\ and control characters change, so it looks at eight bytes
+// at a time and copies everything between them.
+func (e *encoder) strUTF8(s string) {
+	b := append(e.buf, '"')
+	start, i := 0, 0
+	for {
+		for i+8 <= len(s) && !needsEscape8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = appendEscape(append(b, s[start:i]...), c)
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	e.buf = append(b, '"')
+}
+
+// needsEscape8 reports whether any of the eight bytes in x is below 0x20,
+// a double quote or a backslash (bytes from 0x80 up never match).
+func needsEscape8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	lt := (x - 0x20*ones) &^ x
+	q := x ^ ('"' * ones)
+	bs := x ^ ('\\' * ones)
+	return (lt|(q-ones)&^q|(bs-ones)&^bs)&highs != 0
+}
+
+// appendEscape appends the escape of the ASCII byte c.
+func appendEscape(b []byte, c byte) []byte {
+	switch c {
+	case '"':
+		return append(b, '\\', '"')
+	case '\\':
+		return append(b, '\\', '\\')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	}
+	return appendU(b, rune(c))
+}
+
+// appendU appends \uXXXX (lowercase hex, as Python writes it).
+func appendU(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }
 
 // floatJSON renders a float as Python's json/repr does (shortest
@@ -286,4 +407,62 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 	default:
 		return t, nil // string, bool, nil
 	}
+}
+
+// ListWriter writes a JSON list exactly as json.dumps(items, indent=indent,
+// ensure_ascii=ascii) would, one item at a time: each item is encoded
+// into a reused buffer, which goes to the writer whenever it passes
+// flushAt bytes, so a list of any length costs the memory of one item.
+type ListWriter struct {
+	w   io.Writer
+	e   encoder
+	n   int
+	err error
+}
+
+const flushAt = 32 << 10
+
+// NewListWriter starts a list on w.
+func NewListWriter(w io.Writer, indent int, ascii bool) *ListWriter {
+	return &ListWriter{w: w, e: encoder{buf: make([]byte, 0, 2*flushAt), indent: indent, ascii: ascii}}
+}
+
+// Add appends one item; it returns the writer's first error, after which
+// nothing more is written.
+func (l *ListWriter) Add(v any) error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.n == 0 {
+		l.e.buf = append(l.e.buf, '[')
+	}
+	l.e.sep(l.n, 1)
+	l.e.value(v, 1)
+	l.n++
+	if len(l.e.buf) >= flushAt {
+		l.flush()
+	}
+	return l.err
+}
+
+// Close ends the list (`[]` when nothing was added), writes what is
+// buffered and returns the first error.
+func (l *ListWriter) Close() error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.n == 0 {
+		l.e.buf = append(l.e.buf, "[]"...)
+	} else {
+		l.e.close(0, ']')
+	}
+	l.flush()
+	return l.err
+}
+
+func (l *ListWriter) flush() {
+	if len(l.e.buf) > 0 && l.err == nil {
+		_, l.err = l.w.Write(l.e.buf)
+	}
+	l.e.buf = l.e.buf[:0]
 }
