@@ -91,8 +91,11 @@ func (r *Row) Value(name string) any {
 	return r.ValueAt(i)
 }
 
-// ValueAt returns column i as a Go value.
+// ValueAt returns column i as a Go value (nil when i < 0).
 func (r *Row) ValueAt(i int) any {
+	if i < 0 {
+		return nil
+	}
 	switch r.stmt.ColumnType(i) {
 	case sqlite3.INTEGER:
 		return r.stmt.ColumnInt64(i)
@@ -107,11 +110,60 @@ func (r *Row) ValueAt(i int) any {
 	}
 }
 
-// IsNullAt, IntAt and TextAt read column i by position, for one-column queries.
-func (r *Row) IsNullAt(i int) bool { return r.stmt.ColumnType(i) == sqlite3.NULL }
+// IsNullAt, IntAt and TextAt read column i by position; i < 0 (a column
+// Index did not find) reads as NULL.
+func (r *Row) IsNullAt(i int) bool { return i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL }
 
 // IntAt returns column i as int64.
-func (r *Row) IntAt(i int) int64 { return r.stmt.ColumnInt64(i) }
+func (r *Row) IntAt(i int) int64 {
+	if i < 0 {
+		return 0
+	}
+	return r.stmt.ColumnInt64(i)
+}
 
 // TextAt returns column i as text.
-func (r *Row) TextAt(i int) string { return r.stmt.ColumnText(i) }
+func (r *Row) TextAt(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return r.stmt.ColumnText(i)
+}
+
+// Index returns the position of the named column, or -1 when the result
+// has none. Loops over many rows resolve their columns once with Index
+// and read them with the *At accessors, which skip the name lookup.
+func (r *Row) Index(name string) int {
+	if i, ok := r.idx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// NullTextAt returns column i as *string: nil when NULL or when i < 0
+// (a column Index did not find).
+func (r *Row) NullTextAt(i int) *string {
+	if i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL {
+		return nil
+	}
+	s := r.stmt.ColumnText(i)
+	return &s
+}
+
+// NullIntAt returns column i as *int64: nil when NULL or when i < 0.
+func (r *Row) NullIntAt(i int) *int64 {
+	if i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL {
+		return nil
+	}
+	v := r.stmt.ColumnInt64(i)
+	return &v
+}
+
+// RawTextAt returns column i as bytes that stay valid only until the next
+// row (nil when NULL or when i < 0): for values that are only looked at.
+func (r *Row) RawTextAt(i int) []byte {
+	if i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL {
+		return nil
+	}
+	return r.stmt.ColumnRawText(i)
+}

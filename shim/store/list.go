@@ -42,8 +42,37 @@ type ListFilter struct {
 
 // ListTasks returns tasks matching f, archived ones only on request.
 func (s *Store) ListTasks(f ListFilter) ([]*Task, error) {
+	var out []*Task
+	err := s.EachTask(f, func(t *Task) error {
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}
+
+// EachTask calls fn with each task matching f, in ListTasks' order, as
+// SQLite returns them, so a board of any size is listed in the memory of
+// one row. It stops at fn's first error and returns it. fn runs inside
+// the query's read transaction: it must not use the store.
+func (s *Store) EachTask(f ListFilter, fn func(*Task) error) error {
+	q, args, err := listQuery(f)
+	if err != nil {
+		return err
+	}
+	var sc *taskScanner
+	err = sqlx.Query(s.conn, q, args, func(r *sqlx.Row) error {
+		if sc == nil {
+			sc = newTaskScanner(r)
+		}
+		return fn(sc.scan(r))
+	})
+	return s.classify(err)
+}
+
+// listQuery is the SELECT for f.
+func listQuery(f ListFilter) (string, []any, error) {
 	if f.Status != nil && !contains(ValidStatuses, *f.Status) {
-		return nil, invalid("status must be one of %s", pyList(ValidStatuses))
+		return "", nil, invalid("status must be one of %s", pyList(ValidStatuses))
 	}
 	q := "SELECT * FROM tasks WHERE 1=1"
 	var args []any
@@ -68,7 +97,7 @@ func (s *Store) ListTasks(f ListFilter) ([]*Task, error) {
 	if f.OrderBy != "" {
 		o, ok := SortOrders[strings.ToLower(strings.TrimSpace(f.OrderBy))]
 		if !ok {
-			return nil, invalid("order_by must be one of %s", pyList(SortKeys()))
+			return "", nil, invalid("order_by must be one of %s", pyList(SortKeys()))
 		}
 		order = o
 	}
@@ -77,12 +106,7 @@ func (s *Store) ListTasks(f ListFilter) ([]*Task, error) {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	var out []*Task
-	err := sqlx.Query(s.conn, q, args, func(r *sqlx.Row) error {
-		out = append(out, scanTask(r))
-		return nil
-	})
-	return out, s.classify(err)
+	return q, args, nil
 }
 
 // pyList renders a sorted Python list of strings: ['a', 'b'].
