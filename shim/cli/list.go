@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 
@@ -50,32 +51,63 @@ func (c *listCmd) run(ctx context.Context, a *App, _ []string) error {
 	if _, err := st.RecomputeReady(ctx, 0); err != nil {
 		return err
 	}
-	tasks, err := st.ListTasks(store.ListFilter{Assignee: assignee, Status: c.status.v, Tenant: c.tenant.v,
+	f := store.ListFilter{Assignee: assignee, Status: c.status.v, Tenant: c.tenant.v,
 		SessionID: c.session.v, IncludeArchived: c.archived, OrderBy: c.sort.String(),
-		WorkflowTemplateID: c.wtid.v, CurrentStepKey: c.stepKey.v})
-	if err != nil {
+		WorkflowTemplateID: c.wtid.v, CurrentStepKey: c.stepKey.v}
+	out := newStreamOut(a.Stdout, st.JournalMode())
+	if c.json {
+		err = listJSON(st, f, out)
+	} else {
+		a.listHeader(out)
+		err = listText(st, f, out)
+	}
+	if ferr := out.finish(err == nil); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// listJSON writes the tasks as json.dumps(tasks, indent=2) would, one
+// task at a time.
+func listJSON(st *store.Store, f store.ListFilter, w io.Writer) error {
+	lw := py.NewListWriter(w, 2, false)
+	var o py.Object
+	if err := st.EachTask(f, func(t *store.Task) error {
+		o = appendTaskObject(o[:0], t)
+		return lw.Add(o)
+	}); err != nil {
 		return err
 	}
-	if c.json {
-		out := make([]py.Object, len(tasks))
-		for i, t := range tasks {
-			out[i] = taskObject(t)
-		}
-		return a.printJSONList(out, false)
+	if err := lw.Close(); err != nil {
+		return err
 	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// listText writes one line per task, or "(no matching tasks)".
+func listText(st *store.Store, f store.ListFilter, w io.Writer) error {
+	var line []byte
+	n := 0
+	err := st.EachTask(f, func(t *store.Task) error {
+		n++
+		line = appendTaskLine(line[:0], t)
+		_, err := w.Write(line)
+		return err
+	})
+	if err == nil && n == 0 {
+		_, err = io.WriteString(w, "(no matching tasks)\n")
+	}
+	return err
+}
+
+// listHeader names the board when there are others.
+func (a *App) listHeader(w io.Writer) {
 	if n := len(a.boards.List(false)); n > 1 {
 		s := "s"
 		if n-1 == 1 {
 			s = ""
 		}
-		a.out("Board: %s (%d other board%s — `hermes kanban boards list`)\n", a.board(), n-1, s)
+		fmt.Fprintf(w, "Board: %s (%d other board%s — `hermes kanban boards list`)\n\n", a.board(), n-1, s)
 	}
-	if len(tasks) == 0 {
-		a.out("(no matching tasks)")
-		return nil
-	}
-	for _, t := range tasks {
-		fmt.Fprintln(a.Stdout, fmtTaskLine(t))
-	}
-	return nil
 }

@@ -14,17 +14,25 @@ import (
 // shape a long-lived board has: every status, a created event each, todo
 // tasks waiting on an open parent and blocked tasks blocked on purpose
 // (so list's recompute_ready scans them all and promotes none).
-func seedBoard(b *testing.B, e *verbsEnv, n int) string {
+func seedBoard(b testing.TB, e *verbsEnv, n int) string {
 	b.Helper()
 	e.must(b, "init")
+	return seedBoardMode(b, e, n, "wal")
+}
+
+// seedBoardMode is seedBoard on a board created in the given journal
+// mode (or the existing board, which must be in it).
+func seedBoardMode(b testing.TB, e *verbsEnv, n int, mode string) string {
+	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, e.dbPath(), store.Options{})
+	st, err := store.Open(ctx, e.dbPath(), store.Options{JournalMode: mode,
+		PeerSQLite: func(context.Context) store.PeerInfo { return store.PeerInfo{} }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if st.JournalMode() != "wal" {
-		b.Fatalf("board is %s, want wal", st.JournalMode())
+	if st.JournalMode() != mode {
+		b.Fatalf("board is %s, want %s", st.JournalMode(), mode)
 	}
 	var last string
 	err = st.Write(ctx, "bench seed", func() error {

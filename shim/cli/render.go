@@ -1,10 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kanbanshim/kanbanshim/internal/py"
 	"github.com/kanbanshim/kanbanshim/shim/store"
@@ -14,8 +13,10 @@ var statusIcons = map[string]string{
 	"todo": "◻", "ready": "▶", "running": "●", "scheduled": "⏱", "blocked": "⊘", "done": "✓", "archived": "—",
 }
 
-// fmtTaskLine is one `list` line.
-func fmtTaskLine(t *store.Task) string {
+// appendTaskLine appends one `list` line and its newline to b:
+// "icon id  status    assignee            [tenant]  title", the columns
+// padded in characters as Python's "{:8s}" does.
+func appendTaskLine(b []byte, t *store.Task) []byte {
 	icon, ok := statusIcons[t.Status]
 	if !ok {
 		icon = "?"
@@ -24,11 +25,23 @@ func fmtTaskLine(t *store.Task) string {
 	if t.Assignee != nil && *t.Assignee != "" {
 		assignee = *t.Assignee
 	}
-	tenant := ""
+	b = append(append(append(b, icon...), ' '), t.ID...)
+	b = appendPadded(append(b, "  "...), t.Status, 8)
+	b = appendPadded(append(b, "  "...), assignee, 20)
 	if t.Tenant != nil && *t.Tenant != "" {
-		tenant = " [" + *t.Tenant + "]"
+		b = append(append(append(b, " ["...), *t.Tenant...), ']')
 	}
-	return fmt.Sprintf("%s %s  %s  %s%s  %s", icon, t.ID, padRight(t.Status, 8), padRight(assignee, 20), tenant, t.Title)
+	b = append(append(b, "  "...), t.Title...)
+	return append(b, '\n')
+}
+
+// appendPadded appends s padded with spaces to width characters.
+func appendPadded(b []byte, s string, width int) []byte {
+	b = append(b, s...)
+	for n := utf8.RuneCountInString(s); n < width; n++ {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 // padRight pads to width in characters, like Python's "{:Ns}".
@@ -71,22 +84,32 @@ func fmtTS(v any) string {
 }
 
 // taskObject is upstream's _task_to_dict, fields in its order.
-func taskObject(t *store.Task) py.Object {
-	skills := []any{}
-	for _, s := range t.Skills {
-		skills = append(skills, s)
+func taskObject(t *store.Task) py.Object { return appendTaskObject(nil, t) }
+
+// appendTaskObject appends taskObject's members to o; a long list reuses
+// one Object. Strings go in by pointer, which makes no copy for the
+// interface.
+func appendTaskObject(o py.Object, t *store.Task) py.Object {
+	var skills any = t.Skills
+	if t.Skills == nil {
+		skills = []string{}
 	}
-	return py.Obj(
-		"id", t.ID, "title", t.Title, "body", t.Body, "assignee", t.Assignee, "status", t.Status,
-		"priority", t.Priority, "tenant", t.Tenant, "workspace_kind", t.WorkspaceKind,
-		"workspace_path", t.WorkspacePath, "branch_name", t.BranchName, "project_id", t.ProjectID,
-		"created_by", t.CreatedBy, "created_at", t.CreatedAt, "started_at", t.StartedAt,
-		"completed_at", t.CompletedAt, "result", t.Result, "skills", skills,
-		"max_runtime_seconds", t.MaxRuntimeSeconds, "max_retries", t.MaxRetries,
-		"model_override", t.ModelOverride, "provider_override", t.ProviderOverride,
-		"session_id", t.SessionID, "workflow_template_id", t.WorkflowTemplateID,
-		"current_step_key", t.CurrentStepKey, "workflow_role", t.WorkflowRole,
-		"completion_contract", t.CompletionContract, "last_failure_error", t.LastFailureError,
+	return append(o,
+		py.Member{Key: "id", Value: &t.ID}, py.Member{Key: "title", Value: &t.Title},
+		py.Member{Key: "body", Value: t.Body}, py.Member{Key: "assignee", Value: t.Assignee},
+		py.Member{Key: "status", Value: &t.Status}, py.Member{Key: "priority", Value: t.Priority},
+		py.Member{Key: "tenant", Value: t.Tenant}, py.Member{Key: "workspace_kind", Value: &t.WorkspaceKind},
+		py.Member{Key: "workspace_path", Value: t.WorkspacePath}, py.Member{Key: "branch_name", Value: t.BranchName},
+		py.Member{Key: "project_id", Value: t.ProjectID}, py.Member{Key: "created_by", Value: t.CreatedBy},
+		py.Member{Key: "created_at", Value: t.CreatedAt}, py.Member{Key: "started_at", Value: t.StartedAt},
+		py.Member{Key: "completed_at", Value: t.CompletedAt}, py.Member{Key: "result", Value: t.Result},
+		py.Member{Key: "skills", Value: skills},
+		py.Member{Key: "max_runtime_seconds", Value: t.MaxRuntimeSeconds}, py.Member{Key: "max_retries", Value: t.MaxRetries},
+		py.Member{Key: "model_override", Value: t.ModelOverride}, py.Member{Key: "provider_override", Value: t.ProviderOverride},
+		py.Member{Key: "session_id", Value: t.SessionID}, py.Member{Key: "workflow_template_id", Value: t.WorkflowTemplateID},
+		py.Member{Key: "current_step_key", Value: t.CurrentStepKey}, py.Member{Key: "workflow_role", Value: t.WorkflowRole},
+		py.Member{Key: "completion_contract", Value: t.CompletionContract},
+		py.Member{Key: "last_failure_error", Value: t.LastFailureError},
 	)
 }
 
@@ -142,26 +165,4 @@ func strOr(s *string, def string) string {
 		return def
 	}
 	return *s
-}
-
-// printJSONList prints items as json.dumps(items, indent=2) would, one
-// item at a time through a buffer: a 10,000-task list never exists as one
-// string. JSON strings hold no raw newlines, so indenting an item's lines
-// by two spaces nests it exactly as the whole-list encoding does.
-func (a *App) printJSONList(items []py.Object, ascii bool) error {
-	w := bufio.NewWriterSize(a.Stdout, 64<<10)
-	if len(items) == 0 {
-		w.WriteString("[]\n")
-		return w.Flush()
-	}
-	w.WriteString("[\n")
-	for i, it := range items {
-		if i > 0 {
-			w.WriteString(",\n")
-		}
-		w.WriteString("  ")
-		w.WriteString(strings.ReplaceAll(py.Dumps(it, 2, ascii), "\n", "\n  "))
-	}
-	w.WriteString("\n]\n")
-	return w.Flush()
 }
