@@ -212,14 +212,24 @@ func planFrom(c *sqlite3.Conn, insp *Inspection, opts Options) ([]Step, error) {
 
 // renamedColumns adds the successors of the legacy spawn_* columns and
 // copies the old values into them, only when this pass adds the new
-// column (upstream #20842: never RENAME, never drop).
+// column (upstream #20842: never RENAME, never drop). The copy is one
+// pass that rewrites only the rows whose old values differ from the new
+// columns' defaults (0 and NULL): the board ends up as upstream's copy of
+// every row leaves it, without a big board rewritten twice over when, as
+// usual, few tasks ever failed to spawn.
 func (p *planner) renamedColumns() []string {
 	stmts, added := p.addColumns(tasksRenamedColumns)
+	var sets, where []string
 	if added["consecutive_failures"] && p.has("tasks", "spawn_failures") {
-		stmts = append(stmts, "UPDATE tasks SET consecutive_failures = COALESCE(spawn_failures, 0)")
+		sets = append(sets, "consecutive_failures = COALESCE(spawn_failures, 0)")
+		where = append(where, "COALESCE(spawn_failures, 0) != 0")
 	}
 	if added["last_failure_error"] && p.has("tasks", "last_spawn_error") {
-		stmts = append(stmts, "UPDATE tasks SET last_failure_error = last_spawn_error")
+		sets = append(sets, "last_failure_error = last_spawn_error")
+		where = append(where, "last_spawn_error IS NOT NULL")
+	}
+	if len(sets) > 0 {
+		stmts = append(stmts, "UPDATE tasks SET "+strings.Join(sets, ", ")+" WHERE "+strings.Join(where, " OR "))
 	}
 	return stmts
 }
@@ -232,13 +242,18 @@ type danglingRuns bool
 // `started_at or now`), then point each task at its new run. MAX(rowid) is
 // the row just inserted for that task, which is what upstream's lastrowid
 // is, even on a legacy task_runs whose id is not the rowid.
+//
+// The update joins the tasks to one grouped pass over the running runs.
+// Asked per task instead (a correlated subquery), SQLite walked the
+// status index's every running run for each task: 12,500 running tasks
+// without runs took over half a minute on a board's first open.
 func (d danglingRuns) statements(now int64) []string {
 	if !d {
 		return nil
 	}
 	return []string{
 		fmt.Sprintf(`INSERT INTO task_runs (task_id, profile, status, claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, started_at) SELECT id, assignee, 'running', claim_lock, claim_expires, worker_pid, max_runtime_seconds, last_heartbeat_at, COALESCE(NULLIF(NULLIF(started_at, 0), ''), %d) FROM tasks WHERE status = 'running' AND current_run_id IS NULL ORDER BY rowid`, now),
-		`UPDATE tasks SET current_run_id = (SELECT MAX(r.rowid) FROM task_runs r WHERE r.task_id = tasks.id AND r.status = 'running') WHERE status = 'running' AND current_run_id IS NULL`,
+		`UPDATE tasks SET current_run_id = r.run FROM (SELECT task_id, MAX(rowid) AS run FROM task_runs WHERE status = 'running' GROUP BY task_id) AS r WHERE r.task_id = tasks.id AND tasks.status = 'running' AND tasks.current_run_id IS NULL`,
 	}
 }
 

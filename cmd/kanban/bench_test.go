@@ -127,3 +127,28 @@ func BenchmarkCreate(b *testing.B) {
 			})
 	})
 }
+
+// BenchmarkFirstOpen: the first `kanban stats` on a board an early-May
+// upstream wrote (one running task in eight without its run), which
+// migrates it in one transaction, against the next `kanban stats` on the
+// migrated board. Target: ≤ 10× at 100k.
+func BenchmarkFirstOpen(b *testing.B) {
+	eachSize(b, func(b *testing.B, n int) {
+		src, err := bigboard.Cached(context.Background(), bigboard.EarlyMay, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p benchkit.Pairs
+		for b.Loop() {
+			b.StopTimer()
+			home := b.TempDir()
+			if err := bigboard.Copy(src, filepath.Join(home, "kanban.db")); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			first := benchkit.Exec(b, kanbanCmd(b, home, "stats"))
+			p.Add(first, benchkit.Exec(b, kanbanCmd(b, home, "stats")))
+		}
+		p.Report(b, "next")
+	})
+}
