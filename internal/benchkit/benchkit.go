@@ -186,12 +186,11 @@ func wallOf(r Run) time.Duration { return r.Wall }
 func cpuOf(r Run) time.Duration  { return r.CPU }
 
 func median(rs []Run, f func(Run) time.Duration) time.Duration {
-	v := make([]time.Duration, len(rs))
+	v := make([]float64, len(rs))
 	for i, r := range rs {
-		v[i] = f(r)
+		v[i] = float64(f(r))
 	}
-	slices.Sort(v)
-	return v[len(v)/2]
+	return time.Duration(middle(v))
 }
 
 func medianRatio(a, b []Run, f func(Run) time.Duration) float64 {
@@ -199,7 +198,15 @@ func medianRatio(a, b []Run, f func(Run) time.Duration) float64 {
 	for i := range a {
 		v[i] = float64(f(a[i])) / float64(max(f(b[i]), 1))
 	}
+	return middle(v)
+}
+
+// middle is the median of v (the mean of the middle two when even).
+func middle(v []float64) float64 {
 	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
 	return v[len(v)/2]
 }
 
