@@ -152,3 +152,31 @@ func BenchmarkFirstOpen(b *testing.B) {
 		p.Report(b, "next")
 	})
 }
+
+// BenchmarkDispatchTick: the first `kanban dispatch` on an upgraded
+// early-May board (one task in eight left running by the old upstream,
+// its claim long expired: all reclaimed; the todo tasks whose parents are
+// done promoted) against the next tick, which finds nothing to do. No
+// profile exists, so nothing is spawned. Target: linear in the tasks it
+// settles, in batched transactions.
+func BenchmarkDispatchTick(b *testing.B) {
+	eachSize(b, func(b *testing.B, n int) {
+		src, err := bigboard.Cached(context.Background(), bigboard.EarlyMay, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p benchkit.Pairs
+		for b.Loop() {
+			b.StopTimer()
+			home := b.TempDir()
+			if err := bigboard.Copy(src, filepath.Join(home, "kanban.db")); err != nil {
+				b.Fatal(err)
+			}
+			benchkit.Exec(b, kanbanCmd(b, home, "stats")) // the upgrade, not measured
+			b.StartTimer()
+			first := benchkit.Exec(b, kanbanCmd(b, home, "dispatch"))
+			p.Add(first, benchkit.Exec(b, kanbanCmd(b, home, "dispatch")))
+		}
+		p.Report(b, "next")
+	})
+}

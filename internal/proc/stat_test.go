@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -181,5 +182,12 @@ func TestKillByEnv(t *testing.T) {
 	}
 	if !Alive(other.Process.Pid) {
 		t.Error("a process with another run id was killed")
+	}
+	third := start(tag, "PROC_TEST_RUN=8")
+	if n := KillByEnvAny([][]string{{tag, "PROC_TEST_RUN=9"}, {tag, "PROC_TEST_RUN=70"}, {tag, "PROC_TEST_RUN=8"}}); !reflect.DeepEqual(n, []int{0, 1, 1}) {
+		t.Errorf("KillByEnvAny killed %v, want [0 1 1]", n)
+	}
+	if other.Wait() == nil || third.Wait() == nil {
+		t.Error("a process matching one of the sets was not killed")
 	}
 }

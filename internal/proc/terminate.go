@@ -127,12 +127,25 @@ func ParseSupervisorArgs(argv []string) (Supervised, bool) {
 // KillByEnv SIGKILLs every live process but this one whose environment
 // holds all of vars ("NAME=value"), and returns how many it killed. Only
 // processes whose environment we may read are seen (none without /proc).
-func KillByEnv(vars ...string) int {
-	want := make([][]byte, len(vars))
-	for i, v := range vars {
-		want[i] = []byte("\x00" + v + "\x00")
+func KillByEnv(vars ...string) int { return KillByEnvAny([][]string{vars})[0] }
+
+// KillByEnvAny is KillByEnv for many sets of variables in one pass over
+// the processes: a process is killed when its environment holds every
+// variable of any one set, and counts[i] is how many set i killed. A
+// dispatcher reclaiming thousands of tasks reads each process's
+// environment once, not once per task.
+func KillByEnvAny(sets [][]string) (counts []int) {
+	counts = make([]int, len(sets))
+	if len(sets) == 0 {
+		return counts
 	}
-	self, n := os.Getpid(), 0
+	want := make([][][]byte, len(sets))
+	for i, vars := range sets {
+		for _, v := range vars {
+			want[i] = append(want[i], []byte("\x00"+v+"\x00"))
+		}
+	}
+	self := os.Getpid()
 	Each(func(pid int, st Stat) {
 		if pid == self || st.Zombie() {
 			return
@@ -142,14 +155,23 @@ func KillByEnv(vars ...string) int {
 			return
 		}
 		env = append(append([]byte{0}, env...), 0)
-		for _, w := range want {
-			if !bytes.Contains(env, w) {
+		for i, w := range want {
+			if containsAll(env, w) {
+				if syscall.Kill(pid, syscall.SIGKILL) == nil {
+					counts[i]++
+				}
 				return
 			}
 		}
-		if syscall.Kill(pid, syscall.SIGKILL) == nil {
-			n++
-		}
 	})
-	return n
+	return counts
+}
+
+func containsAll(env []byte, want [][]byte) bool {
+	for _, w := range want {
+		if !bytes.Contains(env, w) {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
@@ -26,7 +27,7 @@ func seedBoardMode(b testing.TB, e *verbsEnv, n int, mode string) string {
 	b.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, e.dbPath(), store.Options{JournalMode: mode,
-		PeerSQLite: func(context.Context) store.PeerInfo { return store.PeerInfo{} }})
+		PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} }})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"strconv"
 	"sync"
 
 	"github.com/kanbanshim/kanbanshim/internal/proc"
@@ -31,7 +30,8 @@ type staleClaim struct {
 // and has heartbeat within the hour) or its worker is stopped and the task
 // goes back to its lane, closing the run as reclaimed. A worker that
 // outlives termination keeps its claim (reclaim_deferred). Workers are
-// stopped concurrently. It returns how many tasks were reclaimed.
+// stopped concurrently, and the tasks settled in batches (writeBatches).
+// It returns how many tasks were reclaimed.
 func releaseStaleClaims(ctx context.Context, st *store.Store, ttl int64) (int, error) {
 	now := st.Now()
 	var rows []staleClaim
@@ -44,15 +44,19 @@ func releaseStaleClaims(ctx context.Context, st *store.Store, ttl int64) (int, e
 	if err != nil {
 		return 0, st.Corrupt(err)
 	}
-	var victims []staleClaim
+	var live, victims []staleClaim
 	for _, row := range rows {
 		if store.HostLocal(row.lock) && row.workerPID != nil && proc.Alive(int(*row.workerPID)) && !heartbeatStale(row.lastHeartbeat, now) {
-			if err := extendLiveStaleClaim(ctx, st, row, now, ttl); err != nil {
-				return 0, err
-			}
-			continue
+			live = append(live, row)
+		} else {
+			victims = append(victims, row)
 		}
-		victims = append(victims, row)
+	}
+	err = writeBatches(ctx, st, "extend claims", len(live), func(tx *store.Tx, i int) error {
+		return extendLiveStaleClaim(tx, live[i], now, ttl)
+	}, nil)
+	if err != nil {
+		return 0, err
 	}
 	pids := make([]*int64, len(victims))
 	locks := make([]*string, len(victims))
@@ -60,23 +64,33 @@ func releaseStaleClaims(ctx context.Context, st *store.Store, ttl int64) (int, e
 		pids[i], locks[i] = r.workerPID, r.lock
 	}
 	terms := terminateAll(ctx, st, pids, locks)
+	var left leftovers
 	for i, row := range victims {
 		// a worker whose supervisor is gone may have left processes behind
 		if terms[i].Done && row.runID != nil && store.HostLocal(row.lock) {
-			killRunLeftovers(row.id, *row.runID)
+			left.add(row.id, *row.runID)
 		}
 	}
+	left.kill()
+	done := make([]bool, len(victims))
 	reclaimed := 0
-	for i, row := range victims {
-		ok, err := settleStaleClaim(ctx, st, row, terms[i], now)
-		if err != nil {
-			return reclaimed, err
-		}
-		if ok {
-			reclaimed++
+	err = writeBatches(ctx, st, "release stale claims", len(victims), func(tx *store.Tx, i int) error {
+		var err error
+		done[i], err = settleStaleClaim(tx, victims[i], terms[i], now)
+		return err
+	}, func(lo, hi int) { reclaimed += count(done[lo:hi]) })
+	return reclaimed, err
+}
+
+// count is how many of done are true.
+func count(done []bool) int {
+	n := 0
+	for _, d := range done {
+		if d {
+			n++
 		}
 	}
-	return reclaimed, nil
+	return n
 }
 
 func heartbeatStale(hb *int64, now int64) bool {
@@ -96,61 +110,47 @@ func terminateAll(ctx context.Context, st *store.Store, pids []*int64, locks []*
 	return out
 }
 
-// killRunLeftovers SIGKILLs every process whose environment names this
-// task and run: what is left of a worker whose supervisor died without
-// stopping it (SIGKILLed supervisor, OOM).
-func killRunLeftovers(taskID string, runID int64) int {
-	return proc.KillByEnv("HERMES_KANBAN_TASK="+taskID, "HERMES_KANBAN_RUN_ID="+strconv.FormatInt(runID, 10))
-}
-
 // settleStaleClaim defers or reclaims one expired claim after its worker
-// was stopped.
-func settleStaleClaim(ctx context.Context, st *store.Store, row staleClaim, term store.Termination, now int64) (bool, error) {
+// was stopped; it reports whether the task was reclaimed.
+func settleStaleClaim(tx *store.Tx, row staleClaim, term store.Termination, now int64) (bool, error) {
 	if term.Survived() {
-		return false, st.DeferReclaim(ctx, row.id, row.lock, term, "ttl_expired_worker_alive")
+		return false, tx.DeferReclaim(row.id, row.lock, term, "ttl_expired_worker_alive")
 	}
-	ok := false
-	err := st.WriteTx(ctx, "release stale claim "+row.id, func(tx *store.Tx) error {
-		term = withSupervisorKill(tx, row.id, term)
-		retry, err := tx.RetryStatus(row.id, nil)
-		if err != nil {
-			return err
-		}
-		n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL
-			WHERE id = ? AND status = 'running' AND claim_lock IS ? AND claim_expires IS NOT NULL AND claim_expires < ?`,
-			retry, row.id, row.lock, now)
-		if err != nil || n != 1 {
-			return err
-		}
-		payload := py.Obj("stale_lock", row.lock, "worker_pid", row.workerPID, "claim_expires", row.claimExpires,
-			"last_heartbeat_at", row.lastHeartbeat, "now", now, "host_local", store.HostLocal(row.lock),
-			"heartbeat_stale", heartbeatStale(row.lastHeartbeat, now), "retry_status", retry)
-		ok = true
-		return tx.RecordReclaim(row.id, term, "stale_lock="+pyStr(row.lock), payload)
-	})
-	return ok, err
+	term = withSupervisorKill(tx, row.id, term)
+	retry, err := tx.RetryStatus(row.id, nil)
+	if err != nil {
+		return false, err
+	}
+	n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL
+		WHERE id = ? AND status = 'running' AND claim_lock IS ? AND claim_expires IS NOT NULL AND claim_expires < ?`,
+		retry, row.id, row.lock, now)
+	if err != nil || n != 1 {
+		return false, err
+	}
+	payload := py.Obj("stale_lock", row.lock, "worker_pid", row.workerPID, "claim_expires", row.claimExpires,
+		"last_heartbeat_at", row.lastHeartbeat, "now", now, "host_local", store.HostLocal(row.lock),
+		"heartbeat_stale", heartbeatStale(row.lastHeartbeat, now), "retry_status", retry)
+	return true, tx.RecordReclaim(row.id, term, "stale_lock="+pyStr(row.lock), payload)
 }
 
 // extendLiveStaleClaim is upstream's _extend_live_stale_claim.
-func extendLiveStaleClaim(ctx context.Context, st *store.Store, row staleClaim, now, ttl int64) error {
-	return st.WriteTx(ctx, "extend claim "+row.id, func(tx *store.Tx) error {
-		expires := now + ttl
-		n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET claim_expires = ? WHERE id = ? AND status = 'running'
-			AND claim_lock IS ? AND claim_expires IS NOT NULL AND claim_expires < ?`, expires, row.id, row.lock, now)
-		if err != nil || n != 1 {
-			return err
-		}
-		if err := tx.ExtendRunClaim(row.id, expires); err != nil {
-			return err
-		}
-		runID, err := tx.CurrentRunID(row.id)
-		if err != nil {
-			return err
-		}
-		return tx.AppendEvent(row.id, "claim_extended", py.Obj("reason", "pid_alive", "worker_pid", row.workerPID,
-			"claim_lock", row.lock, "claim_expires_was", row.claimExpires, "claim_expires_now", expires,
-			"last_heartbeat_at", row.lastHeartbeat), runID)
-	})
+func extendLiveStaleClaim(tx *store.Tx, row staleClaim, now, ttl int64) error {
+	expires := now + ttl
+	n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET claim_expires = ? WHERE id = ? AND status = 'running'
+		AND claim_lock IS ? AND claim_expires IS NOT NULL AND claim_expires < ?`, expires, row.id, row.lock, now)
+	if err != nil || n != 1 {
+		return err
+	}
+	if err := tx.ExtendRunClaim(row.id, expires); err != nil {
+		return err
+	}
+	runID, err := tx.CurrentRunID(row.id)
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(row.id, "claim_extended", py.Obj("reason", "pid_alive", "worker_pid", row.workerPID,
+		"claim_lock", row.lock, "claim_expires_was", row.claimExpires, "claim_expires_now", expires,
+		"last_heartbeat_at", row.lastHeartbeat), runID)
 }
 
 // ExtendWorkerClaim is the supervisor's claim keep-alive: while its worker
@@ -239,47 +239,47 @@ func reconcileOrphanedRunning(ctx context.Context, st *store.Store) ([]string, e
 	if err != nil {
 		return nil, st.Corrupt(err)
 	}
-	var out []string
+	var dead []orphan
 	for _, row := range rows {
-		if row.pid != nil && *row.pid > 0 && proc.Alive(int(*row.pid)) {
-			continue
-		}
-		ok, err := reconcileOrphan(ctx, st, row)
-		if err != nil {
-			return out, err
-		}
-		if ok {
-			out = append(out, row.id)
+		if row.pid == nil || *row.pid <= 0 || !proc.Alive(int(*row.pid)) {
+			dead = append(dead, row)
 		}
 	}
-	return out, nil
+	done := make([]bool, len(dead))
+	var out []string
+	err = writeBatches(ctx, st, "reconcile orphans", len(dead), func(tx *store.Tx, i int) error {
+		var err error
+		done[i], err = reconcileOrphan(tx, st.Now(), dead[i])
+		return err
+	}, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if done[i] {
+				out = append(out, dead[i].id)
+			}
+		}
+	})
+	return out, err
 }
 
-func reconcileOrphan(ctx context.Context, st *store.Store, row orphan) (bool, error) {
-	ok := false
-	err := st.WriteTx(ctx, "reconcile "+row.id, func(tx *store.Tx) error {
-		now := st.Now()
-		n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
-			last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND claim_lock IS ? AND claim_expires IS ?`,
-			row.id, row.lock, row.claimExpires)
-		if err != nil || n != 1 {
-			return err
-		}
-		payload := py.Obj("reason", "orphaned_running", "claim_lock", row.lock, "claim_expires", row.claimExpires,
-			"worker_pid", row.pid, "now", now)
-		errText := "orphaned running card (broken claim bookkeeping)"
-		runID, err := tx.EndRun(row.id, "reclaimed", "reclaimed", nil, &errText, payload)
-		if err != nil {
-			return err
-		}
-		if err := tx.AddComment(row.id, "dispatcher",
-			"reconciliation: card was 'running' with no valid claim (dead/gone worker) — requeued to ready"); err != nil {
-			return err
-		}
-		ok = true
-		return tx.AppendEvent(row.id, "reconciled", payload, runID)
-	})
-	return ok, err
+func reconcileOrphan(tx *store.Tx, now int64, row orphan) (bool, error) {
+	n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+		last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND claim_lock IS ? AND claim_expires IS ?`,
+		row.id, row.lock, row.claimExpires)
+	if err != nil || n != 1 {
+		return false, err
+	}
+	payload := py.Obj("reason", "orphaned_running", "claim_lock", row.lock, "claim_expires", row.claimExpires,
+		"worker_pid", row.pid, "now", now)
+	errText := "orphaned running card (broken claim bookkeeping)"
+	runID, err := tx.EndRun(row.id, "reclaimed", "reclaimed", nil, &errText, payload)
+	if err != nil {
+		return false, err
+	}
+	if err := tx.AddComment(row.id, "dispatcher",
+		"reconciliation: card was 'running' with no valid claim (dead/gone worker) — requeued to ready"); err != nil {
+		return false, err
+	}
+	return true, tx.AppendEvent(row.id, "reconciled", payload, runID)
 }
 
 // pyStr is Python's f"{x}" of an optional string ("None" for NULL).

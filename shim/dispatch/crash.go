@@ -71,11 +71,13 @@ func detectCrashedWorkers(ctx context.Context, st *store.Store, o crashOptions) 
 	if err != nil || len(dead) == 0 {
 		return rep, st.Corrupt(err)
 	}
+	var left leftovers
 	for _, d := range dead {
 		if d.runID != nil {
-			killRunLeftovers(d.id, *d.runID)
+			left.add(d.id, *d.runID)
 		}
 	}
+	left.kill()
 	var details []crashDetail
 	err = st.WriteTx(ctx, "detect crashed workers", func(tx *store.Tx) error {
 		rep, details = crashReport{}, nil
@@ -260,24 +262,24 @@ func accountCrashes(ctx context.Context, st *store.Store, details []crashDetail,
 	for _, d := range details {
 		fps[errorFingerprint(d.errText)]++
 	}
+	tripped := make([]bool, len(details))
 	var blocked []string
-	for _, d := range details {
+	err := writeBatches(ctx, st, "count crashes", len(details), func(tx *store.Tx, i int) error {
+		d := details[i]
 		f, skip, err := crashFailure(st, d, fps[errorFingerprint(d.errText)] >= 3, limit)
-		if err != nil {
-			return blocked, err
+		if err != nil || skip {
+			return err
 		}
-		if skip {
-			continue
+		tripped[i], err = recordFailure(tx, d.id, f)
+		return err
+	}, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if tripped[i] {
+				blocked = append(blocked, details[i].id)
+			}
 		}
-		tripped, err := recordTaskFailure(ctx, st, d.id, f)
-		if err != nil {
-			return blocked, err
-		}
-		if tripped {
-			blocked = append(blocked, d.id)
-		}
-	}
-	return blocked, nil
+	})
+	return blocked, err
 }
 
 // crashFailure builds the breaker accounting of one crash; skip is true

@@ -52,54 +52,52 @@ func enforceMaxRuntime(ctx context.Context, st *store.Store, failureLimit int64)
 		pids[i], locks[i] = &rows[i].pid, rows[i].lock
 	}
 	terms := terminateAll(ctx, st, pids, locks)
-	for i, o := range rows {
-		done, tripped, err := settleOverrun(ctx, st, o, terms[i], failureLimit)
-		if err != nil {
-			return timedOut, blocked, err
+	done, tripped := make([]bool, len(rows)), make([]bool, len(rows))
+	err = writeBatches(ctx, st, "time out overruns", len(rows), func(tx *store.Tx, i int) error {
+		var err error
+		done[i], tripped[i], err = settleOverrun(tx, rows[i], terms[i], failureLimit)
+		return err
+	}, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if done[i] {
+				timedOut = append(timedOut, rows[i].id)
+			}
+			if tripped[i] {
+				blocked = append(blocked, rows[i].id)
+			}
 		}
-		if done {
-			timedOut = append(timedOut, o.id)
-		}
-		if tripped {
-			blocked = append(blocked, o.id)
-		}
-	}
-	return timedOut, blocked, nil
+	})
+	return timedOut, blocked, err
 }
 
 // settleOverrun records one timed-out attempt after its worker was
-// stopped, then counts the failure.
-func settleOverrun(ctx context.Context, st *store.Store, o overrun, term store.Termination, failureLimit int64) (done, tripped bool, err error) {
+// stopped and counts the failure, in the same transaction.
+func settleOverrun(tx *store.Tx, o overrun, term store.Termination, failureLimit int64) (done, tripped bool, err error) {
 	if term.Survived() {
-		return false, false, st.DeferReclaim(ctx, o.id, o.lock, term, "max_runtime_worker_alive")
+		return false, false, tx.DeferReclaim(o.id, o.lock, term, "max_runtime_worker_alive")
 	}
 	errText := fmt.Sprintf("elapsed %ds > limit %ds", o.elapsed, o.limit)
-	var retry string
-	err = st.WriteTx(ctx, "timed out "+o.id, func(tx *store.Tx) error {
-		term = withSupervisorKill(tx, o.id, term)
-		var err error
-		if retry, err = tx.RetryStatus(o.id, nil); err != nil {
-			return err
-		}
-		n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
-			last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND worker_pid = ? AND claim_lock IS ?`, retry, o.id, o.pid, o.lock)
-		if err != nil || n != 1 {
-			return err
-		}
-		payload := py.Obj("pid", o.pid, "elapsed_seconds", o.elapsed, "limit_seconds", o.limit, "sigkill", term.SIGKILL, "retry_status", retry)
-		runID, err := tx.EndRun(o.id, "timed_out", "timed_out", nil, &errText, payload)
-		if err != nil {
-			return err
-		}
-		done = true
-		return tx.AppendEvent(o.id, "timed_out", payload, runID)
-	})
-	if err != nil || !done {
-		return done, false, err
+	term = withSupervisorKill(tx, o.id, term)
+	retry, err := tx.RetryStatus(o.id, nil)
+	if err != nil {
+		return false, false, err
 	}
-	tripped, err = recordTaskFailure(ctx, st, o.id, failure{outcome: "timed_out", err: errText, limit: failureLimit,
+	n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+		last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND worker_pid = ? AND claim_lock IS ?`, retry, o.id, o.pid, o.lock)
+	if err != nil || n != 1 {
+		return false, false, err
+	}
+	payload := py.Obj("pid", o.pid, "elapsed_seconds", o.elapsed, "limit_seconds", o.limit, "sigkill", term.SIGKILL, "retry_status", retry)
+	runID, err := tx.EndRun(o.id, "timed_out", "timed_out", nil, &errText, payload)
+	if err != nil {
+		return false, false, err
+	}
+	if err := tx.AppendEvent(o.id, "timed_out", payload, runID); err != nil {
+		return false, false, err
+	}
+	tripped, err = recordFailure(tx, o.id, failure{outcome: "timed_out", err: errText, limit: failureLimit,
 		extra: py.Obj("pid", o.pid, "sigkill", term.SIGKILL, "retry_status", retry)})
-	return done, tripped, err
+	return true, tripped, err
 }
 
 // staleRun is a running task with no heartbeat progress.
@@ -149,50 +147,48 @@ func detectStaleRunning(ctx context.Context, st *store.Store, timeout int64) ([]
 		pids[i], locks[i] = rows[i].pid, rows[i].lock
 	}
 	terms := terminateAll(ctx, st, pids, locks)
+	done := make([]bool, len(rows))
 	var out []string
-	for i, row := range rows {
-		ok, err := settleStaleRun(ctx, st, row, terms[i])
-		if err != nil {
-			return out, err
+	err = writeBatches(ctx, st, "reclaim stale runs", len(rows), func(tx *store.Tx, i int) error {
+		var err error
+		done[i], err = settleStaleRun(tx, rows[i], terms[i])
+		return err
+	}, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if done[i] {
+				out = append(out, rows[i].id)
+			}
 		}
-		if ok {
-			out = append(out, row.id)
-		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
-func settleStaleRun(ctx context.Context, st *store.Store, row staleRun, term store.Termination) (bool, error) {
+func settleStaleRun(tx *store.Tx, row staleRun, term store.Termination) (bool, error) {
 	if term.Survived() {
-		return false, st.DeferReclaim(ctx, row.id, row.lock, term, "heartbeat_stale_worker_alive")
+		return false, tx.DeferReclaim(row.id, row.lock, term, "heartbeat_stale_worker_alive")
 	}
-	ok := false
-	err := st.WriteTx(ctx, "stale "+row.id, func(tx *store.Tx) error {
-		retry, err := tx.RetryStatus(row.id, nil)
-		if err != nil {
-			return err
-		}
-		n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
-			last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND claim_lock IS ?`, retry, row.id, row.lock)
-		if err != nil || n != 1 {
-			return err
-		}
-		payload := py.Obj("elapsed_seconds", row.elapsed, "last_heartbeat_at", row.lastHB, "heartbeat_age_seconds", row.hbAge,
-			"timeout_seconds", row.timeout, "pid", row.pid, "retry_status", retry)
-		for _, m := range term.Object() {
-			payload = payload.Set(m.Key, m.Value)
-		}
-		errText := "no heartbeat ever"
-		if row.hbAge != nil {
-			errText = fmt.Sprintf("no heartbeat for %ds ", *row.hbAge)
-		}
-		errText += fmt.Sprintf(" after %ds running", row.elapsed)
-		runID, err := tx.EndRun(row.id, "stale", "stale", nil, &errText, payload)
-		if err != nil {
-			return err
-		}
-		ok = true
-		return tx.AppendEvent(row.id, "stale", payload, runID)
-	})
-	return ok, err
+	retry, err := tx.RetryStatus(row.id, nil)
+	if err != nil {
+		return false, err
+	}
+	n, err := sqlx.Exec(tx.Conn(), `UPDATE tasks SET status = ?, claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+		last_heartbeat_at = NULL WHERE id = ? AND status = 'running' AND claim_lock IS ?`, retry, row.id, row.lock)
+	if err != nil || n != 1 {
+		return false, err
+	}
+	payload := py.Obj("elapsed_seconds", row.elapsed, "last_heartbeat_at", row.lastHB, "heartbeat_age_seconds", row.hbAge,
+		"timeout_seconds", row.timeout, "pid", row.pid, "retry_status", retry)
+	for _, m := range term.Object() {
+		payload = payload.Set(m.Key, m.Value)
+	}
+	errText := "no heartbeat ever"
+	if row.hbAge != nil {
+		errText = fmt.Sprintf("no heartbeat for %ds ", *row.hbAge)
+	}
+	errText += fmt.Sprintf(" after %ds running", row.elapsed)
+	runID, err := tx.EndRun(row.id, "stale", "stale", nil, &errText, payload)
+	if err != nil {
+		return false, err
+	}
+	return true, tx.AppendEvent(row.id, "stale", payload, runID)
 }

@@ -75,25 +75,32 @@ const ReclaimDeferGrace = 120
 // claim of a worker that outlived termination (no duplicate spawns beside
 // it) for ReclaimDeferGrace and say so; the next tick tries again.
 func (s *Store) DeferReclaim(ctx context.Context, id string, lock *string, term Termination, reason string) error {
-	return s.Write(ctx, "defer reclaim "+id, func() error {
-		grace := s.now() + ReclaimDeferGrace
-		n, err := sqlx.Exec(s.conn, "UPDATE tasks SET claim_expires = ? WHERE id = ? AND status = 'running' AND claim_lock IS ?", grace, id, lock)
-		if err != nil || n != 1 {
+	return s.Write(ctx, "defer reclaim "+id, func() error { return s.deferReclaim(id, lock, term, reason) })
+}
+
+// DeferReclaim is Store.DeferReclaim inside the caller's transaction.
+func (tx *Tx) DeferReclaim(id string, lock *string, term Termination, reason string) error {
+	return tx.s.deferReclaim(id, lock, term, reason)
+}
+
+func (s *Store) deferReclaim(id string, lock *string, term Termination, reason string) error {
+	grace := s.now() + ReclaimDeferGrace
+	n, err := sqlx.Exec(s.conn, "UPDATE tasks SET claim_expires = ? WHERE id = ? AND status = 'running' AND claim_lock IS ?", grace, id, lock)
+	if err != nil || n != 1 {
+		return err
+	}
+	runID, err := s.currentRunID(id)
+	if err != nil {
+		return err
+	}
+	if runID != nil {
+		if _, err := sqlx.Exec(s.conn, "UPDATE task_runs SET claim_expires = ? WHERE id = ?", grace, *runID); err != nil {
 			return err
 		}
-		runID, err := s.currentRunID(id)
-		if err != nil {
-			return err
-		}
-		if runID != nil {
-			if _, err := sqlx.Exec(s.conn, "UPDATE task_runs SET claim_expires = ? WHERE id = ?", grace, *runID); err != nil {
-				return err
-			}
-		}
-		payload := py.Obj("reason", reason, "claim_lock", lock, "claim_expires_now", grace)
-		for _, m := range term.Object() {
-			payload = payload.Set(m.Key, m.Value)
-		}
-		return s.appendEvent(id, "reclaim_deferred", payload, runID)
-	})
+	}
+	payload := py.Obj("reason", reason, "claim_lock", lock, "claim_expires_now", grace)
+	for _, m := range term.Object() {
+		payload = payload.Set(m.Key, m.Value)
+	}
+	return s.appendEvent(id, "reclaim_deferred", payload, runID)
 }
