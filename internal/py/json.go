@@ -112,28 +112,24 @@ func (e *encoder) other(v any, depth int) {
 }
 
 func (e *encoder) list(x []any, depth int) {
-	if len(x) == 0 {
-		e.buf = append(e.buf, "[]"...)
-		return
-	}
-	e.buf = append(e.buf, '[')
-	for i, item := range x {
-		e.sep(i, depth+1)
-		e.value(item, depth+1)
-	}
-	e.close(depth, ']')
+	e.items(len(x), depth, func(i int) { e.value(x[i], depth+1) })
 }
 
 // strings is list for a []string (nil encodes as [], like an empty list).
 func (e *encoder) strings(x []string, depth int) {
-	if len(x) == 0 {
+	e.items(len(x), depth, func(i int) { e.str(x[i]) })
+}
+
+// items encodes a list of n items, item(i) encoding the i-th.
+func (e *encoder) items(n, depth int, item func(i int)) {
+	if n == 0 {
 		e.buf = append(e.buf, "[]"...)
 		return
 	}
 	e.buf = append(e.buf, '[')
-	for i, s := range x {
+	for i := 0; i < n; i++ {
 		e.sep(i, depth+1)
-		e.str(s)
+		item(i)
 	}
 	e.close(depth, ']')
 }
@@ -257,23 +253,13 @@ func needsEscape8(x uint64) bool {
 	return (lt|(q-ones)&^q|(bs-ones)&^bs)&highs != 0
 }
 
+// shortEscapes are the escapes Python writes by name (0: none).
+var shortEscapes = [256]byte{'"': '"', '\\': '\\', '\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f'}
+
 // appendEscape appends the escape of the ASCII byte c.
 func appendEscape(b []byte, c byte) []byte {
-	switch c {
-	case '"':
-		return append(b, '\\', '"')
-	case '\\':
-		return append(b, '\\', '\\')
-	case '\n':
-		return append(b, '\\', 'n')
-	case '\r':
-		return append(b, '\\', 'r')
-	case '\t':
-		return append(b, '\\', 't')
-	case '\b':
-		return append(b, '\\', 'b')
-	case '\f':
-		return append(b, '\\', 'f')
+	if e := shortEscapes[c]; e != 0 {
+		return append(b, '\\', e)
 	}
 	return appendU(b, rune(c))
 }

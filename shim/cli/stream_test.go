@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -66,17 +64,7 @@ func TestList_neverHoldsTheBoardWhileStdoutBlocks(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			e := newVerbsEnv(t)
 			seedBoardMode(t, e, 3000, mode)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestVerbsHelperProcess$", "--", "list", "--json")
-			cmd.Env = append(e.environ(), "KANBANSHIM_VERBS_HELPER=1")
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, stdout, stderr := e.startHelper(t, "list", "--json")
 			defer cmd.Process.Kill()
 			first := make([]byte, 1)
 			if _, err := io.ReadFull(stdout, first); err != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -21,17 +20,7 @@ type follower struct {
 
 func startFollower(t *testing.T, e *verbsEnv, args ...string) *follower {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestVerbsHelperProcess$", "--"}, args...)...)
-	cmd.Env = append(e.environ(), "KANBANSHIM_VERBS_HELPER=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := e.startHelper(t, args...)
 	f := &follower{cmd: cmd, lines: make(chan string, 100), done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stdout)

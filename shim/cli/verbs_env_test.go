@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/kanbanshim/kanbanshim/lockd"
@@ -85,6 +88,25 @@ func (e *verbsEnv) create(tb testing.TB, args ...string) string {
 }
 
 func (e *verbsEnv) dbPath() string { return filepath.Join(e.root, "kanban.db") }
+
+// startHelper starts a child process running one kanban command line
+// through TestVerbsHelperProcess in this home, and returns its stdout to
+// read and its stderr as it fills.
+func (e *verbsEnv) startHelper(t *testing.T, args ...string) (*exec.Cmd, io.ReadCloser, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestVerbsHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(e.environ(), "KANBANSHIM_VERBS_HELPER=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, &stderr
+}
 
 // TestVerbsHelperProcess is not a test: re-exec'd by the signal tests, it
 // runs one command line after "--" the way cmd/kanban's main does, with

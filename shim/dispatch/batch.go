@@ -45,6 +45,17 @@ func writeBatches(ctx context.Context, st *store.Store, op string, n int, row fu
 	return nil
 }
 
+// appendDone appends id(i) for each i in [lo, hi) whose done[i] is set:
+// what a committed batch settled.
+func appendDone(out []string, done []bool, lo, hi int, id func(i int) string) []string {
+	for i := lo; i < hi; i++ {
+		if done[i] {
+			out = append(out, id(i))
+		}
+	}
+	return out
+}
+
 // leftovers collects the (task, run) pairs whose dead workers may have
 // left processes behind.
 type leftovers [][]string

@@ -2,17 +2,13 @@ package dispatch_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kanbanshim/kanbanshim/fixtures/bigboard"
-	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
-	"github.com/kanbanshim/kanbanshim/shim/dispatch"
-	"github.com/kanbanshim/kanbanshim/shim/home"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -34,32 +30,20 @@ func TestTick_settlesInBatches(t *testing.T) {
 	}
 	var mu sync.Mutex
 	txns := map[string]int{}
-	st, err := store.Open(ctx, db, store.Options{Board: "default", Terminate: dispatch.Terminator(0),
-		PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} },
-		Hooks: &store.Hooks{InTxn: func(_ context.Context, op string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			op, _, _ = strings.Cut(op, " (")
-			txns[op]++
-			return nil
-		}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	r := newTickRig(t, dir, &store.Hooks{InTxn: func(_ context.Context, op string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		op, _, _ = strings.Cut(op, " (")
+		txns[op]++
+		return nil
+	}})
+	st := r.st
 	running, _, err := sqlx.QueryInt(st.Conn(), "SELECT COUNT(*) FROM tasks WHERE status = 'running'")
 	if err != nil || running < 1001 {
 		t.Fatalf("%d running tasks (%v): the board does not test batching", running, err)
 	}
-	env := home.Env{Getenv: envOf(map[string]string{"HERMES_HOME": dir}), UserHome: dir}
-	d := &dispatch.Dispatcher{Env: env, Root: dir, Environ: os.Environ()}
-	board := dispatch.Board{Slug: "default", DB: db, Paths: store.Paths{WorkspacesRoot: filepath.Join(dir, "ws"), LogsDir: filepath.Join(dir, "logs")}}
-	s, err := dispatch.ResolveSettings(envOf(nil), home.DefaultConfig(), dispatch.Overrides{MaxWorkers: ptr(int64(2))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	clear(txns)
-	res, err := d.Tick(ctx, st, board, s, false)
+	res, err := r.tick(ctx)
 	reclaimed := int64(res.Reclaimed)
 	if err != nil || reclaimed+int64(len(res.ReconciledOrphans)) != running || reclaimed < 1001 {
 		t.Fatalf("tick: %v, %d reclaimed and %d orphans reconciled of %d running", err, reclaimed, len(res.ReconciledOrphans), running)

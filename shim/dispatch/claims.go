@@ -251,13 +251,7 @@ func reconcileOrphanedRunning(ctx context.Context, st *store.Store) ([]string, e
 		var err error
 		done[i], err = reconcileOrphan(tx, st.Now(), dead[i])
 		return err
-	}, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if done[i] {
-				out = append(out, dead[i].id)
-			}
-		}
-	})
+	}, func(lo, hi int) { out = appendDone(out, done, lo, hi, func(i int) string { return dead[i].id }) })
 	return out, err
 }
 

@@ -273,11 +273,7 @@ func accountCrashes(ctx context.Context, st *store.Store, details []crashDetail,
 		tripped[i], err = recordFailure(tx, d.id, f)
 		return err
 	}, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if tripped[i] {
-				blocked = append(blocked, details[i].id)
-			}
-		}
+		blocked = appendDone(blocked, tripped, lo, hi, func(i int) string { return details[i].id })
 	})
 	return blocked, err
 }

@@ -58,14 +58,8 @@ func enforceMaxRuntime(ctx context.Context, st *store.Store, failureLimit int64)
 		done[i], tripped[i], err = settleOverrun(tx, rows[i], terms[i], failureLimit)
 		return err
 	}, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if done[i] {
-				timedOut = append(timedOut, rows[i].id)
-			}
-			if tripped[i] {
-				blocked = append(blocked, rows[i].id)
-			}
-		}
+		id := func(i int) string { return rows[i].id }
+		timedOut, blocked = appendDone(timedOut, done, lo, hi, id), appendDone(blocked, tripped, lo, hi, id)
 	})
 	return timedOut, blocked, err
 }
@@ -153,13 +147,7 @@ func detectStaleRunning(ctx context.Context, st *store.Store, timeout int64) ([]
 		var err error
 		done[i], err = settleStaleRun(tx, rows[i], terms[i])
 		return err
-	}, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if done[i] {
-				out = append(out, rows[i].id)
-			}
-		}
-	})
+	}, func(lo, hi int) { out = appendDone(out, done, lo, hi, func(i int) string { return rows[i].id }) })
 	return out, err
 }
 

@@ -25,33 +25,52 @@ import (
 // lock. This is what a daemon pays per board per interval.
 func BenchmarkTick_Idle(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	db := filepath.Join(dir, "kanban.db")
-	st, err := store.Open(ctx, db, store.Options{Board: "default", PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} },
-		Terminate: dispatch.Terminator(0)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	r := newTickRig(b, b.TempDir(), nil)
 	for i := 0; i < 200; i++ {
-		if _, err := st.CreateTask(ctx, store.NewTask{Title: "t" + strconv.Itoa(i), Assignee: ptr("nobody")}); err != nil {
+		if _, err := r.st.CreateTask(ctx, store.NewTask{Title: "t" + strconv.Itoa(i), Assignee: ptr("nobody")}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	env := home.Env{Getenv: envOf(map[string]string{"HERMES_HOME": dir}), UserHome: dir}
-	d := &dispatch.Dispatcher{Env: env, Root: dir, Environ: os.Environ()}
-	board := dispatch.Board{Slug: "default", DB: db, Paths: store.Paths{WorkspacesRoot: filepath.Join(dir, "ws"), LogsDir: filepath.Join(dir, "logs")}}
-	s, err := dispatch.ResolveSettings(envOf(nil), home.DefaultConfig(), dispatch.Overrides{MaxWorkers: ptr(int64(2))})
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := d.Tick(ctx, st, board, s, false)
+		res, err := r.tick(ctx)
 		if err != nil || len(res.SkippedNonspawnable) != 200 {
 			b.Fatalf("tick: %v, %d non-spawnable", err, len(res.SkippedNonspawnable))
 		}
 	}
+}
+
+// tickRig is a dispatcher over the board dir/kanban.db (created when
+// missing) in the home dir, where no profile exists: ticks spawn nothing.
+type tickRig struct {
+	st    *store.Store
+	d     *dispatch.Dispatcher
+	board dispatch.Board
+	s     dispatch.Settings
+}
+
+// newTickRig opens the board with hooks (may be nil); it is closed when
+// the test ends.
+func newTickRig(tb testing.TB, dir string, hooks *store.Hooks) *tickRig {
+	tb.Helper()
+	db := filepath.Join(dir, "kanban.db")
+	st, err := store.Open(context.Background(), db, store.Options{Board: "default", Terminate: dispatch.Terminator(0),
+		PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} }, Hooks: hooks})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	env := home.Env{Getenv: envOf(map[string]string{"HERMES_HOME": dir}), UserHome: dir}
+	s, err := dispatch.ResolveSettings(envOf(nil), home.DefaultConfig(), dispatch.Overrides{MaxWorkers: ptr(int64(2))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &tickRig{st: st, s: s, d: &dispatch.Dispatcher{Env: env, Root: dir, Environ: os.Environ()},
+		board: dispatch.Board{Slug: "default", DB: db, Paths: store.Paths{WorkspacesRoot: filepath.Join(dir, "ws"), LogsDir: filepath.Join(dir, "logs")}}}
+}
+
+func (r *tickRig) tick(ctx context.Context) (dispatch.Result, error) {
+	return r.d.Tick(ctx, r.st, r.board, r.s, false)
 }
 
 // BenchmarkTick_First is the first tick on an upgraded early-May board
@@ -71,34 +90,19 @@ func BenchmarkTick_First(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				dir := b.TempDir()
-				db := filepath.Join(dir, "kanban.db")
-				if err := bigboard.Copy(src, db); err != nil {
+				if err := bigboard.Copy(src, filepath.Join(dir, "kanban.db")); err != nil {
 					b.Fatal(err)
 				}
-				st, err := store.Open(ctx, db, store.Options{Board: "default", Terminate: dispatch.Terminator(0),
-					PeerSQLite: func(context.Context) host.PeerInfo { return host.PeerInfo{} }})
-				if err != nil {
-					b.Fatal(err)
-				}
-				env := home.Env{Getenv: envOf(map[string]string{"HERMES_HOME": dir}), UserHome: dir}
-				d := &dispatch.Dispatcher{Env: env, Root: dir, Environ: os.Environ()}
-				board := dispatch.Board{Slug: "default", DB: db, Paths: store.Paths{WorkspacesRoot: filepath.Join(dir, "ws"), LogsDir: filepath.Join(dir, "logs")}}
-				s, err := dispatch.ResolveSettings(envOf(nil), home.DefaultConfig(), dispatch.Overrides{MaxWorkers: ptr(int64(2))})
-				if err != nil {
-					b.Fatal(err)
-				}
+				r := newTickRig(b, dir, nil)
 				b.StartTimer()
 				for i, out := range []*[]time.Duration{&first, &next} {
 					start := time.Now()
-					res, err := d.Tick(ctx, st, board, s, false)
+					res, err := r.tick(ctx)
 					*out = append(*out, time.Since(start))
 					if err != nil || i == 0 && res.Reclaimed < n/8 {
 						b.Fatalf("tick %d: %v, %d reclaimed, want at least %d", i, err, res.Reclaimed, n/8)
 					}
 				}
-				b.StopTimer()
-				st.Close()
-				b.StartTimer()
 			}
 			b.ReportMetric(float64(medianOf(first).Microseconds())/1000, "first-ms")
 			b.ReportMetric(float64(medianOf(next).Microseconds())/1000, "next-ms")
