@@ -310,6 +310,27 @@ func containsPath(paths []string, p string) bool {
 // final: in the same directory, so the rename is atomic.
 func TempPath(final string) string { return final + ".tmp" }
 
+// Publish puts a single-file set written at tmp (TempPath) in place:
+// tmp is fsynced, renamed to final and the directory fsynced, so the set
+// exists under its name only once it is complete and durable.
+func Publish(fsys FS, tmp, final string) error {
+	f, err := fsys.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := fsys.Rename(tmp, final); err != nil {
+		return err
+	}
+	return fsys.SyncDir(filepath.Dir(final))
+}
+
 // RemoveTemps deletes the temporary files (TempPath) of db's sets in dir
 // that a killed writer left. Only one writer makes a database's sets at a
 // time (it holds the board's locks), so any such file is dead.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,9 +37,9 @@ func Backup(ctx context.Context, c *sqlite3.Conn, db, dir string, now time.Time)
 		_ = os.Remove(tmp)
 		return "", err
 	}
-	if err := publish(tmp, final); err != nil {
+	if err := board.Publish(board.OSFS{}, tmp, final); err != nil {
 		_ = os.Remove(tmp)
-		return "", err
+		return "", fmt.Errorf("backup: %w", err)
 	}
 	if _, err := board.Backup.Prune(board.OSFS{}, dir, db, BackupKeep, final); err != nil {
 		return final, err
@@ -74,26 +73,6 @@ func backupTo(ctx context.Context, c *sqlite3.Conn, path string) error {
 		return fmt.Errorf("backup fails quick_check: %s", strings.Join(msgs, "; "))
 	}
 	return nil
-}
-
-// publish fsyncs tmp, renames it to final and fsyncs the directory, so
-// the backup exists under its name only once it is complete and durable.
-func publish(tmp, final string) error {
-	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("sync backup: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync backup: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	return board.OSFS{}.SyncDir(filepath.Dir(final))
 }
 
 // Restore copies the backup at path back over the main database of c with

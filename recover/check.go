@@ -265,7 +265,7 @@ func (r *CheckReport) checkSQLite(ctx context.Context, db string) error {
 
 // sqliteErr records corruption as a problem and passes other errors on.
 func (r *CheckReport) sqliteErr(step string, err error) error {
-	if errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB) {
+	if isCorrupt(err) {
 		r.problem(KindMalformed, "%s: %v", step, err)
 		return nil
 	}

@@ -195,7 +195,7 @@ func (r *repairer) run(ctx context.Context) error {
 // it corrupt (or not a database) is a corrupt board, snapshotted; busy,
 // locked, permissions and the like are errors.
 func (r *repairer) refused(err error) error {
-	if !errors.Is(err, sqlite3.CORRUPT) && !errors.Is(err, sqlite3.NOTADB) {
+	if !isCorrupt(err) {
 		return err
 	}
 	r.res.Status = RepairCorrupt

@@ -140,17 +140,18 @@ func parseCases() []rcase {
 		usage("swap-two-args", "swap", "{new}", "{new}"),
 		usage("check-extra-arg", "check", "extra"),
 		usage("auto-extra-arg", "auto", "extra"),
+		usage("snapshot-extra-arg", "snapshot", "extra"),
 		usage("salvage-all", "salvage", "--all", "--out", "{dir}/out.db"),
 		usage("swap-all", "swap", "--all", "{new}"),
 		usage("board-and-db", "--board", "default", "--db", "{db}", "check"),
 		usage("db-and-all", "--db", "{db}", "--all", "auto"),
 	}
-	for _, v := range []string{"check", "salvage", "diff", "swap", "auto"} {
+	for _, v := range []string{"check", "salvage", "diff", "swap", "auto", "snapshot"} {
 		cs = append(cs, usage("unknown-flag/"+v, v, "--no-such-flag"))
 	}
 	cs = append(cs, rcase{name: "help", args: []string{"help"}, codes: []int{0}, readOnly: true})
 	for _, s := range badinput.Slugs() {
-		for _, v := range []string{"check", "auto", "swap"} {
+		for _, v := range []string{"check", "auto", "swap", "snapshot"} {
 			args := []string{"--board", s.V, v}
 			if v == "swap" {
 				args = append(args, "{new}")
@@ -177,16 +178,17 @@ func parseCases() []rcase {
 // from check for anything that is not a healthy board (a 0-byte file
 // too, which kanban would initialise), 0 where salvage finds rows and
 // swap and auto replace the damaged board. auto on a missing board has
-// nothing to do (0).
+// nothing to do (0). snapshot refuses what SQLite calls damaged (3) and
+// fails on what is no board (1).
 var stateCodes = map[string]map[string]int{
-	"missing-dir":      {"check": 1, "salvage": 1, "diff": 1, "auto": 0, "swap": 1},
-	"directory":        {"check": 1, "salvage": 1, "diff": 1, "auto": 1, "swap": 1},
-	"not-sqlite":       {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0},
-	"zero-bytes":       {"check": 3, "salvage": 1, "diff": 0, "auto": 0, "swap": 0},
-	"truncated-header": {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0},
-	"truncated-half":   {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0},
-	"truncated-page1":  {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0},
-	"garbage-pages":    {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0},
+	"missing-dir":      {"check": 1, "salvage": 1, "diff": 1, "auto": 0, "swap": 1, "snapshot": 1},
+	"directory":        {"check": 1, "salvage": 1, "diff": 1, "auto": 1, "swap": 1, "snapshot": 1},
+	"not-sqlite":       {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
+	"zero-bytes":       {"check": 3, "salvage": 1, "diff": 0, "auto": 0, "swap": 0, "snapshot": 1},
+	"truncated-header": {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
+	"truncated-half":   {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
+	"truncated-page1":  {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
+	"garbage-pages":    {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
 }
 
 // fileCases: --db, salvage --out, swap NEW and diff inputs that are
@@ -212,6 +214,8 @@ func fileCases() []rcase {
 				watch: []string{db}},
 			rcase{name: "db/" + st.Name + "/swap", args: []string{"--db", db, "swap", "{new}"}, codes: code("swap"), setup: setup,
 				watch: []string{db, "{new}"}},
+			rcase{name: "db/" + st.Name + "/snapshot", args: []string{"--db", db, "snapshot"}, codes: code("snapshot"), setup: setup,
+				readOnly: true, watch: []string{db}},
 		)
 	}
 	notSQLite := func(t *testing.T, w *badinput.World) {

@@ -5,9 +5,10 @@
 //
 // Exit codes: check 0 healthy, 3 damaged, 1 could not check; auto 0
 // healthy or repaired, 1 failed (board untouched), 4 another maintenance
-// holds the board; salvage, diff and swap 0 ok, 1 failed (swap: 4 when
-// another maintenance holds the board); 2 usage everywhere; 128+n after a
-// signal.
+// holds the board; snapshot 0 taken, 3 board damaged (nothing written), 1
+// failed or skipped for lack of space; salvage, diff and swap 0 ok, 1
+// failed (swap: 4 when another maintenance holds the board); 2 usage
+// everywhere; 128+n after a signal.
 package cli
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/internal/oneline"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -31,11 +33,11 @@ const Prog = "kanban-recover"
 
 // Exit codes beyond 0, 1 and 2.
 const (
-	ExitDamaged     = 3 // check: the board is damaged
+	ExitDamaged     = 3 // check, snapshot: the board is damaged
 	ExitMaintenance = 4 // another kanban-recover or kanban-migrate holds the board
 )
 
-const usageLine = "usage: kanban-recover [--board SLUG | --db PATH | --all] {check,salvage,diff,swap,auto} [--json] ..."
+const usageLine = "usage: kanban-recover [--board SLUG | --db PATH | --all] {check,salvage,diff,swap,auto,snapshot} [--json] ..."
 
 const helpText = usageLine + `
 
@@ -58,11 +60,16 @@ verbs:
                            verify, diff and swap; then check again
                            (exit 0 healthy or repaired, 1 failed, 4 another maintenance
                            holds the board)
+  snapshot                 copy a healthy board (one read transaction, no write lease),
+                           verify the copy with integrity_check, keep it in
+                           <board dir>/snapshots/; keep the newest kanban.snapshot_keep (3)
+                           (exit 0 taken, 3 board damaged: nothing written, 1 failed or
+                           skipped: less than twice the board's size would stay free)
 
 board selection (default: the active board; HERMES_KANBAN_DB wins):
   --board SLUG   a named board
   --db PATH      a database file
-  --all          every board of the home (check and auto)
+  --all          every board of the home (check, auto, snapshot)
 
 Every verb takes --json. --version prints the version, commit and linked
 SQLite. See docs/RECOVERY.md.
@@ -132,6 +139,7 @@ var verbs = clikit.Table[*verbInfo]{
 	{name: "diff", new: func() verb { return &diffVerb{} }},
 	{name: "swap", new: func() verb { return &swapVerb{} }, board: true},
 	{name: "auto", new: func() verb { return &autoVerb{} }, board: true, all: true},
+	{name: "snapshot", new: func() verb { return &snapshotVerb{} }, board: true, all: true},
 }
 
 // jsonFlag is the --json every verb has.
@@ -176,7 +184,7 @@ func Run(ctx context.Context, a *App, args []string) error {
 		return clikit.Usagef("%s: %v", line.Name, err)
 	}
 	if sel.All && !line.Verb.all {
-		return clikit.Usagef("%s: --all works with check and auto only", line.Name)
+		return clikit.Usagef("%s: --all works with check, auto and snapshot only", line.Name)
 	}
 	targets := []target{{}}
 	if line.Verb.board {
@@ -250,10 +258,14 @@ func worse(a, b int) int {
 }
 
 // codeFor maps a failure to its exit code: 4 when another maintenance
-// holds the board, else 1.
+// holds the board, 3 when snapshot refused a damaged board, else 1.
 func codeFor(err error) int {
-	if errors.Is(err, lockd.ErrMaintenance) {
+	var de *recover.DamagedError
+	switch {
+	case errors.Is(err, lockd.ErrMaintenance):
 		return ExitMaintenance
+	case errors.As(err, &de):
+		return ExitDamaged
 	}
 	return 1
 }

@@ -18,7 +18,7 @@ import (
 type selector struct{ home.Selector }
 
 func (s *selector) register(fs *pflag.FlagSet) {
-	s.Selector.Register(fs, "act on every board (check, auto)")
+	s.Selector.Register(fs, "act on every board (check, auto, snapshot)")
 }
 
 // target is one board to act on; its quarantine sets go where kanban

@@ -167,5 +167,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("kanban.%s must be >= 0, got %v: %w", k, f, ErrConfigValue))
 		}
 	}
+	if _, err := SnapshotKeep(c); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := SnapshotInterval(Env{Getenv: func(string) string { return "" }}, c); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
