@@ -47,6 +47,10 @@ type AutoOptions struct {
 	Progress     io.Writer     // salvage progress lines; nil for none
 	Now          func() time.Time
 	FS           board.FS
+	// SnapshotDir and SnapshotPath choose the snapshot a salvage restores
+	// lost rows from (see SalvageOptions); both empty: none.
+	SnapshotDir  string
+	SnapshotPath string
 }
 
 // ReindexReport is the in-place REINDEX Auto did for index-only damage.
@@ -73,6 +77,9 @@ type AutoReport struct {
 	// status stays "repaired" (exit 0), so scripts read these.
 	WithLoss bool  `json:"with_loss"`
 	Loss     *Loss `json:"loss,omitempty"`
+	// Restored is what the salvage brought back from a verified snapshot
+	// (the salvage's own), apart from the rows its pages gave.
+	Restored *Restored `json:"restored,omitempty"`
 	// Marker is the board's damage marker when Auto ends (nil: none):
 	// set while the board stays damaged. MarkerCleared is the marker a
 	// verified repair, or a full check finding the file sound, removed.
@@ -384,11 +391,12 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	}
 	out := salvagePath(a.o.DBPath)
 	defer a.removeTemp()
-	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now})
+	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now,
+		SnapshotDir: a.o.SnapshotDir, SnapshotPath: a.o.SnapshotPath})
 	if err != nil {
 		return err
 	}
-	a.rep.Salvage, a.rep.Loss = sal, sal.Loss
+	a.rep.Salvage, a.rep.Loss, a.rep.Restored = sal, sal.Loss, sal.Restored
 	if sal.RowsRecovered == 0 && sal.FileSize >= minSalvageBytes {
 		return fmt.Errorf("the salvage recovered no rows from a %d-byte file; not swapping it in automatically (inspect with `kanban-recover salvage` and `diff`)", sal.FileSize)
 	}

@@ -205,6 +205,22 @@ func countLost(ms []MissingRow, exact bool) int {
 	return both + max(keyOnly, rowidOnly)
 }
 
+// keyed reports whether any row is known lost by its key (what a
+// snapshot can restore).
+func (l *Loss) keyed() bool {
+	if l == nil {
+		return false
+	}
+	for _, t := range l.Tables {
+		for _, m := range t.Missing {
+			if m.Key != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Without returns a copy of l without the rows has says are there after
 // all (a diff drops the rows the other board holds). has gets the table
 // and the row's KeyText.
@@ -307,7 +323,7 @@ func (l *Loss) Lines(withKeys bool) []string {
 			}
 			what = append(what, s)
 		case t.Exact:
-			what = append(what, fmt.Sprintf("no rows lost (index %s lists every row, all recovered)", t.Index))
+			what = append(what, fmt.Sprintf("no rows lost (every row index %s lists is on the new board)", t.Index))
 		}
 		if t.PagesUnreadable > 0 {
 			what = append(what, plural(t.PagesUnreadable, "page")+" unreadable"+pageList(t.Pages))

@@ -34,9 +34,13 @@ type Report struct {
 	FreelistPages   int           `json:"freelist_pages"`
 	UnreadablePages int           `json:"unreadable_pages"`
 	IntegrityCheck  string        `json:"integrity_check"`
-	// Loss is what the board held that no readable page gave back.
-	Loss  *Loss    `json:"loss"`
-	Notes []string `json:"notes,omitempty"`
+	// Loss is what the board held that no readable page gave back, and
+	// that no snapshot restored.
+	Loss *Loss `json:"loss"`
+	// Restored is what a verified snapshot gave back (nil when none was
+	// used): counted apart from RowsRecovered, which the pages gave.
+	Restored *Restored `json:"restored,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
 }
 
 // TableReport is one table's part of a Report.
@@ -69,7 +73,10 @@ func (r *Report) fill(img *Image, ex *Extraction, ws writeStats) {
 	r.WAL, r.WALApplied, r.WALIgnored = img.WAL, img.WAL.Applied, img.WAL.Ignored
 	r.Shm, r.ShmStale = img.Shm, img.Shm.Stale
 	r.OrphanPages, r.FreelistPages, r.UnreadablePages = ex.OrphanPages, ex.FreelistPages, ex.UnreadablePages
-	r.LostAndFound, r.Loss = ws.lost, ex.Loss
+	r.LostAndFound, r.Loss, r.Restored = ws.lost, ex.Loss, ws.restored
+	if ws.restored != nil {
+		r.Loss = ex.Loss.Without(ws.restored.Has)
+	}
 	r.Notes = append(append(r.Notes, img.Notes...), ex.Notes...)
 	sources := map[string]bool{}
 	for _, t := range ex.Tables {
@@ -108,6 +115,9 @@ func (r *Report) Text(w io.Writer) {
 			t.FromWAL, t.Partial, t.UnreadablePages)
 	}
 	tw.Flush()
+	if r.Restored != nil {
+		fmt.Fprintln(w, "restored "+r.Restored.Summary())
+	}
 	switch h := r.Loss.Headline(); {
 	case h != "":
 		fmt.Fprintf(w, "LOST: %s\n", h)

@@ -15,6 +15,12 @@ type SalvageOptions struct {
 	OutPath  string           // the fresh database to create; must not exist
 	Progress io.Writer        // one line per 200 ms of "pages scanned / total"; nil for none
 	Now      func() time.Time // clock for the report and filled-in timestamps; nil means time.Now
+	// SnapshotDir holds the board's verified snapshots (board.Snapshot
+	// sets): rows the loss accounting names that the newest usable one
+	// holds are restored from it. SnapshotPath names one snapshot instead
+	// (read through a private copy). Both empty: no snapshot is used.
+	SnapshotDir  string
+	SnapshotPath string
 }
 
 // Salvage copies the board (db, -wal, -shm) to a scratch directory, reads
@@ -48,7 +54,12 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
-	ws, err := writeOutput(ctx, ex, img, opts.OutPath, now())
+	snap, err := opts.snapshot(ctx, ex.Loss, rep)
+	if err != nil {
+		return nil, fmt.Errorf("salvage: %w", err)
+	}
+	defer snap.close()
+	ws, err := writeOutput(ctx, ex, img, opts.OutPath, now(), snap)
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
@@ -56,4 +67,15 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	rep.IntegrityCheck = "ok"
 	rep.DurationMS = time.Since(start).Milliseconds()
 	return rep, nil
+}
+
+// snapshot picks the snapshot to restore from: none when nothing is
+// known lost by key, or none is given or usable (a note says so).
+func (o SalvageOptions) snapshot(ctx context.Context, loss *Loss, rep *Report) (*snapshotSource, error) {
+	if !loss.keyed() || o.SnapshotDir == "" && o.SnapshotPath == "" {
+		return nil, nil
+	}
+	src, notes, err := pickSnapshot(ctx, o.SnapshotPath, o.SnapshotDir, o.DBPath)
+	rep.Notes = append(rep.Notes, notes...)
+	return src, err
 }

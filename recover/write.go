@@ -24,6 +24,7 @@ type writeStats struct {
 	added    map[string][]string
 	repaired map[string]int // NOT NULL fields a cut record lost, filled in
 	lost     int
+	restored *Restored // rows put back from a snapshot, nil without one
 }
 
 // writer fills one fresh database.
@@ -34,6 +35,7 @@ type writer struct {
 	now  time.Time
 	st   writeStats
 	lost []lostEntry
+	snap *snapshotSource // where lost rows are restored from; nil for none
 }
 
 // lostEntry is a row bound for lost_and_found.
@@ -46,12 +48,13 @@ type lostEntry struct {
 }
 
 // writeOutput creates out from the canonical schema and fills it with ex,
-// through out+".tmp" in the same directory: the file is fsynced and only
-// then linked into place, so out is either complete or absent.
-func writeOutput(ctx context.Context, ex *Extraction, img *Image, out string, now time.Time) (writeStats, error) {
+// then (with snap) restores from the snapshot the rows ex lost, through
+// out+".tmp" in the same directory: the file is fsynced and only then
+// linked into place, so out is either complete or absent.
+func writeOutput(ctx context.Context, ex *Extraction, img *Image, out string, now time.Time, snap *snapshotSource) (writeStats, error) {
 	tmp := out + ".tmp"
 	removeDB(tmp)
-	w := &writer{ctx: ctx, img: img, now: now, st: writeStats{
+	w := &writer{ctx: ctx, img: img, now: now, snap: snap, st: writeStats{
 		inserted: map[string]int{}, failed: map[string]int{}, added: map[string][]string{}, repaired: map[string]int{}}}
 	if err := w.build(tmp, ex); err != nil {
 		removeDB(tmp)
@@ -91,6 +94,11 @@ func (w *writer) build(tmp string, ex *Extraction) (err error) {
 	}
 	if err := w.fill(ex); err != nil {
 		return err
+	}
+	if w.snap != nil {
+		if w.st.restored, err = restoreFrom(w.ctx, w.conn, w.snap, ex.Loss, w.now); err != nil {
+			return fmt.Errorf("restore from snapshot %s: %w", w.snap.named, err)
+		}
 	}
 	if err := w.integrity(); err != nil {
 		return err

@@ -35,15 +35,22 @@ var fixtureDir = filepath.Join("..", "..", "fixtures", "testdata")
 //	sqlq DB SQL                     print query rows (on a copy of the board)
 //	copyset QDIR DEST               copy the files of the newest quarantine set
 //	                                in QDIR into the directory DEST
+//	cpnewest DIR DEST               copy the newest file in DIR (by name) to DEST
 //	zeroleaves DB JOURNAL TABLE N   a 300-task board with N leaves of TABLE zeroed;
 //	                                DB.lost lists the keys they held
+//	mkboard DB JOURNAL N            an undamaged N-task board like zeroleaves'
+//	zeromid DB TABLE N              zero N middle leaves of TABLE of the board at DB;
+//	                                their keys are appended to DB.lost
 func TestMain(m *testing.M) {
 	testhooks.Install() // before testscript.Main: its children run this binary
 	testscript.Main(m, scripthelp.Commands(map[string]func(){
 		"kanban-recover": main,
 		"fixture":        scripthelp.Command(fixture),
 		"copyset":        scripthelp.Command(copySet),
+		"cpnewest":       scripthelp.Command(copyNewest),
 		"zeroleaves":     scripthelp.Command(zeroLeaves),
+		"mkboard":        scripthelp.Command(mkBoard),
+		"zeromid":        scripthelp.Command(zeroMid),
 		"sqlq":           scripthelp.Command(scripthelp.SqlqCopy),
 		"hold": scripthelp.Command(scripthelp.Hold(map[string]scripthelp.Locker{
 			"lease": scripthelp.MaintenanceLease("kanban-migrate", "apply"),
@@ -153,4 +160,24 @@ func copySet(args []string) error {
 		}
 	}
 	return nil
+}
+
+func copyNewest(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: cpnewest DIR DEST")
+	}
+	ents, err := os.ReadDir(args[0])
+	if err != nil {
+		return err
+	}
+	for i := len(ents) - 1; i >= 0; i-- {
+		if ents[i].Type().IsRegular() {
+			data, err := os.ReadFile(filepath.Join(args[0], ents[i].Name()))
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(args[1], data, 0o644)
+		}
+	}
+	return fmt.Errorf("cpnewest: no file in %s", args[0])
 }

@@ -13,15 +13,22 @@ import (
 
 type autoVerb struct {
 	jsonFlag
+	snapshotChoice
 	quick bool
 }
 
 func (c *autoVerb) flags(fs *pflag.FlagSet) {
 	c.jsonFlag.register(fs)
+	c.snapshotChoice.register(fs)
 	fs.BoolVar(&c.quick, "quick", false, "check with quick_check instead of integrity_check (misses index-content damage)")
 }
 
-func (c *autoVerb) args(args []string) error { return noArgs(args) }
+func (c *autoVerb) args(args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	return c.snapshotChoice.validate()
+}
 
 // autoJSON is auto's --json object.
 type autoJSON struct {
@@ -32,9 +39,13 @@ type autoJSON struct {
 // run is check → REINDEX or salvage → verify → diff → swap → check, with
 // a one-screen report.
 func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
+	dir, snap, err := c.source(a, t)
+	if err != nil {
+		return result{}, err
+	}
 	rep, err := recover.Auto(ctx, recover.AutoOptions{DBPath: t.DB, QuarantineDir: t.Quarantine(), Quick: c.quick,
 		LeaseTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), JournalMode: a.journalMode(),
-		Progress: a.progress(), Now: a.Now})
+		Progress: a.progress(), Now: a.Now, SnapshotDir: dir, SnapshotPath: snap})
 	if errors.Is(err, recover.ErrBoardBusy) {
 		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t))
 	}
@@ -59,10 +70,14 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		a.printNotes(r.Notes)
 		return
 	case recover.StatusRepaired:
+		restored := ""
+		if r.Restored != nil && r.Restored.RowsRestored > 0 {
+			restored = " (restored from a snapshot: " + r.Restored.Headline() + ")"
+		}
 		if r.WithLoss {
-			a.out("%s: repaired with loss: %s", t.Describe(), r.Loss.Headline())
+			a.out("%s: repaired with loss: %s%s", t.Describe(), r.Loss.Headline(), restored)
 		} else {
-			a.out("%s: repaired", t.Describe())
+			a.out("%s: repaired%s", t.Describe(), restored)
 		}
 	default:
 		a.out("%s: NOT repaired (%s); the board is unchanged", t.Describe(), r.Status)
@@ -77,6 +92,9 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 	if s := r.Salvage; s != nil {
 		a.out("  salvage:  %d rows recovered (%d partial), %d in lost_and_found, %d unreadable page(s); schema from %s",
 			s.RowsRecovered, s.RowsPartial, s.LostAndFound, s.UnreadablePages, s.SchemaSource)
+		if s.Restored != nil {
+			a.out("  restored: %s", s.Restored.Summary())
+		}
 		a.printLoss("  loss:     ", s.Loss, r.Diff == nil)
 	}
 	if d := r.Diff; d != nil {

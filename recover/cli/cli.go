@@ -49,15 +49,20 @@ verbs:
   check [--full]           check a copy: header, -wal, -shm, quick_check (integrity_check
                            with --full), schema, board invariants
                            (exit 0 healthy, 3 damaged, 1 could not check)
-  salvage --out NEW.db     read every row that can be read into a fresh board at NEW.db
-                           (progress on stderr when it is a terminal)
+  salvage --out NEW.db     read every row that can be read into a fresh board at NEW.db,
+                           then restore the rows it could not read from the newest
+                           verified snapshot (--no-snapshot: none; --snapshot PATH: that
+                           one) (progress on stderr when it is a terminal)
   diff OLD NEW             per table: rows only in OLD, only in NEW, changed, same
+  diff --snapshot [PATH]   the board against its newest snapshot (or PATH): what
+                           changed since the last good copy
   swap NEW [--force]       verify NEW and put it in place of the board; the original
                            db, -wal and -shm go to <board dir>/quarantine/<time>-<hash>/
                            (--force: even while other processes have the board open)
   auto [--quick]           check (integrity_check; --quick: quick_check); if the file is
-                           damaged: REINDEX in place for index-only damage, else salvage,
-                           verify, diff and swap; then check again
+                           damaged: REINDEX in place for index-only damage, else salvage
+                           (restoring from a snapshot as salvage does), verify, diff and
+                           swap; then check again
                            (exit 0 healthy or repaired, 1 failed, 4 another maintenance
                            holds the board)
   snapshot                 copy a healthy board (one read transaction, no write lease),
@@ -185,6 +190,9 @@ func Run(ctx context.Context, a *App, args []string) error {
 	}
 	if sel.All && !line.Verb.all {
 		return clikit.Usagef("%s: --all works with check, auto and snapshot only", line.Name)
+	}
+	if o, ok := v.(interface{ oneBoard() string }); ok && sel.All && o.oneBoard() != "" {
+		return clikit.Usagef("%s: %s names one board's snapshot; it does not go with --all", line.Name, o.oneBoard())
 	}
 	targets := []target{{}}
 	if line.Verb.board {

@@ -13,11 +13,13 @@ import (
 
 type salvageVerb struct {
 	jsonFlag
+	snapshotChoice
 	out string
 }
 
 func (c *salvageVerb) flags(fs *pflag.FlagSet) {
 	c.jsonFlag.register(fs)
+	c.snapshotChoice.register(fs)
 	fs.StringVar(&c.out, "out", "", "the fresh database to write (must not exist)")
 }
 
@@ -28,7 +30,7 @@ func (c *salvageVerb) args(args []string) error {
 	if c.out == "" {
 		return errors.New("--out NEW.db is required")
 	}
-	return nil
+	return c.snapshotChoice.validate()
 }
 
 // salvageJSON is salvage's --json object.
@@ -37,13 +39,19 @@ type salvageJSON struct {
 	*recover.Report
 }
 
-// run salvages a copy of the board into --out; the board is only read.
+// run salvages a copy of the board into --out, filling in from a
+// snapshot what its pages lost; the board is only read.
 func (c *salvageVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	out, err := filepath.Abs(a.Env.ExpandUser(c.out))
 	if err != nil {
 		return result{}, err
 	}
-	rep, err := recover.Salvage(ctx, recover.SalvageOptions{DBPath: t.DB, OutPath: out, Progress: a.progress(), Now: a.Now})
+	dir, snap, err := c.source(a, t)
+	if err != nil {
+		return result{}, err
+	}
+	rep, err := recover.Salvage(ctx, recover.SalvageOptions{DBPath: t.DB, OutPath: out, Progress: a.progress(), Now: a.Now,
+		SnapshotDir: dir, SnapshotPath: snap})
 	switch {
 	case errors.Is(err, recover.ErrNoBoard):
 		return result{}, fmt.Errorf("no board database at %s", t.DB)
