@@ -104,7 +104,7 @@ func (r *Restored) Headline() string {
 // old): 33 tasks, …; 1 may be stale (…)").
 func (r *Restored) Summary() string {
 	s := fmt.Sprintf("from snapshot %s (taken %s, %s old): %s", filepath.Base(r.Snapshot),
-		r.TakenAt.UTC().Format(time.RFC3339), age(time.Duration(r.AgeSeconds)*time.Second), r.Headline())
+		r.TakenAt.UTC().Format(time.RFC3339), Age(time.Duration(r.AgeSeconds)*time.Second), r.Headline())
 	if n := len(r.Stale); n > 0 {
 		keys := make([]string, 0, min(n, maxKeysText))
 		for _, st := range r.Stale[:min(n, maxKeysText)] {
@@ -125,8 +125,8 @@ func (r *Restored) Summary() string {
 	return s
 }
 
-// age is a duration as people say it: "45s", "12m", "3h4m", "2d5h".
-func age(d time.Duration) string {
+// Age is a duration as people say it: "45s", "12m", "3h4m", "2d5h".
+func Age(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return d.Round(time.Second).String()
@@ -188,6 +188,27 @@ func pickSnapshot(ctx context.Context, named, dir, db string) (*snapshotSource, 
 	}
 	return nil, append(notes, "no verified snapshot of this board to restore lost rows from (kanban-recover snapshot takes one)"), nil
 }
+
+// ErrNoSnapshot means a board has no snapshot to compare or restore from.
+var ErrNoSnapshot = errors.New("no snapshot")
+
+// LatestSnapshot returns the newest snapshot of the database db in dir
+// and when it was taken; ErrNoSnapshot when there is none.
+func LatestSnapshot(dir, db string) (string, time.Time, error) {
+	sets, err := board.Snapshot.List(dir, db)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if len(sets) == 0 {
+		return "", time.Time{}, fmt.Errorf("%w of %s in %s", ErrNoSnapshot, db, dir)
+	}
+	s := sets[len(sets)-1]
+	return s.Path, s.When, nil
+}
+
+// SnapshotTakenAt is when the snapshot at path was taken: the time in
+// its set name, else its modification time (zero when it cannot be told).
+func SnapshotTakenAt(path string) time.Time { return takenAt(path) }
 
 // takenAt is a snapshot's time: from its set name, else its mtime.
 func takenAt(path string) time.Time {

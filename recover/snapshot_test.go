@@ -313,3 +313,14 @@ func TestSnapshot_pythonWriterKeepsGoing(t *testing.T) {
 		})
 	}
 }
+
+func TestAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12 * time.Second: "12s", 5*time.Minute + 10*time.Second: "5m", 3*time.Hour + 4*time.Minute: "3h4m",
+		50 * time.Hour: "2d2h",
+	} {
+		if got := recover.Age(d); got != want {
+			t.Errorf("Age(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

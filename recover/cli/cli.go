@@ -195,12 +195,12 @@ func Run(ctx context.Context, a *App, args []string) error {
 		return clikit.Usagef("%s: %s names one board's snapshot; it does not go with --all", line.Name, o.oneBoard())
 	}
 	targets := []target{{}}
-	if line.Verb.board {
+	if wb, ok := v.(interface{ wantsBoard() bool }); line.Verb.board || ok && wb.wantsBoard() {
 		if targets, err = sel.resolve(a.Env); err != nil {
 			return err
 		}
 	} else if sel.Board != "" || sel.DB != "" {
-		return clikit.Usagef("%s: takes no board (--board, --db); name both files", line.Name)
+		return clikit.Usagef("%s: takes no board (--board, --db) unless --snapshot; name both files", line.Name)
 	}
 	return runAll(ctx, a, v, targets, sel.All, v.jsonOut())
 }
