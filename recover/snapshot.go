@@ -57,16 +57,19 @@ type SnapshotOptions struct {
 // SnapshotReport is what Snapshot did, shaped for `kanban-recover
 // snapshot --json`.
 type SnapshotReport struct {
-	DBPath      string    `json:"db_path"`
-	Status      string    `json:"status"`
-	Path        string    `json:"path,omitempty"` // the new snapshot
-	TakenAt     time.Time `json:"taken_at"`
-	DurationMS  int64     `json:"duration_ms"`
-	Bytes       int64     `json:"bytes"`       // the snapshot's size
-	BoardBytes  int64     `json:"board_bytes"` // the db and its -wal when taken
-	FreeBytes   uint64    `json:"free_bytes"`  // left on the snapshots' file system before
-	JournalMode string    `json:"journal_mode,omitempty"`
-	Tasks       int64     `json:"tasks"`
+	DBPath     string    `json:"db_path"`
+	Status     string    `json:"status"`
+	Path       string    `json:"path,omitempty"` // the new snapshot
+	TakenAt    time.Time `json:"taken_at"`
+	DurationMS int64     `json:"duration_ms"`
+	// ReadMS is how long the board was held in the read transaction
+	// (quick_check and copy): in DELETE mode, a commit waits that long.
+	ReadMS      int64  `json:"read_ms"`
+	Bytes       int64  `json:"bytes"`       // the snapshot's size
+	BoardBytes  int64  `json:"board_bytes"` // the db and its -wal when taken
+	FreeBytes   uint64 `json:"free_bytes"`  // left on the snapshots' file system before
+	JournalMode string `json:"journal_mode,omitempty"`
+	Tasks       int64  `json:"tasks"`
 	// IntegrityCheck is the verdict on the copy ("ok" for a kept one).
 	IntegrityCheck string `json:"integrity_check,omitempty"`
 	// Kept are the database's snapshots after pruning, newest first.
@@ -309,7 +312,11 @@ func (s *snapshotter) copy(ctx context.Context, tmp string) (err error) {
 	if err := c.Exec("BEGIN"); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	defer func() { _ = c.Exec("ROLLBACK") }() // a read transaction: nothing to keep
+	start := time.Now()
+	defer func() {
+		_ = c.Exec("ROLLBACK") // a read transaction: nothing to keep
+		s.rep.ReadMS = time.Since(start).Milliseconds()
+	}()
 	msgs, err := migrate.QuickCheck(c)
 	if err != nil && !isCorrupt(err) {
 		return fmt.Errorf("snapshot: %w", err)
