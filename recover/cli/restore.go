@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
 // snapshotChoice is salvage's and auto's --no-snapshot / --snapshot PATH:
@@ -19,7 +21,7 @@ type snapshotChoice struct {
 
 func (s *snapshotChoice) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&s.off, "no-snapshot", false, "do not restore lost rows from a snapshot")
-	fs.Var(&pathFlag{p: &s.path, set: &s.given}, "snapshot", "restore lost rows from this snapshot (default: the board's newest verified one)")
+	fs.Var(home.Given(&s.path, &s.given), "snapshot", "restore lost rows from this snapshot (default: the board's newest verified one)")
 }
 
 // validate rejects contradictory or empty choices.
@@ -52,18 +54,3 @@ func (s *snapshotChoice) source(a *App, t target) (dir, path string, err error) 
 	}
 	return t.Snapshots(), "", nil
 }
-
-// pathFlag is a string flag that records that it was given.
-type pathFlag struct {
-	p   *string
-	set *bool
-}
-
-func (f *pathFlag) String() string {
-	if f.p == nil {
-		return ""
-	}
-	return *f.p
-}
-func (f *pathFlag) Set(v string) error { *f.p, *f.set = v, true; return nil }
-func (f *pathFlag) Type() string       { return "path" }

@@ -70,6 +70,10 @@ func (s *Selector) Register(fs *pflag.FlagSet, allUsage string) {
 	fs.BoolVar(&s.All, "all", s.All, allUsage)
 }
 
+// Given is a string flag at p that sets *set when it is given, even
+// empty: `--flag "$UNSET"` must not read as the flag's absence.
+func Given(p *string, set *bool) pflag.Value { return &given{p: p, set: set} }
+
 // given is a string flag that records that it was given.
 type given struct {
 	p   *string
