@@ -184,6 +184,7 @@ func (s *snapshotter) defaults() {
 
 func (s *snapshotter) run(ctx context.Context) error {
 	db := s.o.DBPath
+	s.rep.TakenAt = s.o.Now().UTC().Truncate(time.Second)
 	if err := s.refuse(); err != nil {
 		return err
 	}
@@ -195,7 +196,6 @@ func (s *snapshotter) run(ctx context.Context) error {
 		return err
 	}
 	defer guard.Close()
-	s.rep.TakenAt = s.o.Now().UTC().Truncate(time.Second)
 	final := board.Snapshot.NewPath(s.o.Dir, db, s.rep.TakenAt, "", "")
 	tmp := board.TempPath(final)
 	if err := s.copy(ctx, tmp); err != nil {
