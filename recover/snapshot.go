@@ -100,7 +100,7 @@ type DamagedError struct {
 
 func (e *DamagedError) Error() string {
 	if len(e.Problems) == 0 && e.Marker != nil {
-		return fmt.Sprintf("%s is marked damaged (since %s: %s); not snapshotted", e.Path, e.Marker.When.UTC().Format(time.RFC3339), e.Marker.Seen)
+		return fmt.Sprintf("%s is marked damaged (%s); not snapshotted", e.Path, e.Marker.Summary())
 	}
 	return fmt.Sprintf("%s is damaged (%s); not snapshotted", e.Path, strings.Join(e.Problems[:min(3, len(e.Problems))], "; "))
 }
