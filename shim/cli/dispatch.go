@@ -128,6 +128,9 @@ func (c *daemonCmd) run(ctx context.Context, a *App, _ []string) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := a.snapshotSettings(); err != nil {
+		return usagef("%s: %s", a.Prog, oneLine(err.Error()))
+	}
 	root := a.Env.KanbanRoot()
 	lock, err := dispatch.HoldSingleton(root)
 	var ge *dispatch.GatewayError
@@ -158,6 +161,7 @@ func (c *daemonCmd) run(ctx context.Context, a *App, _ []string) error {
 			}
 			return c.settings(a, c.interval.v)
 		}}
+	dm.AfterHealthy = a.snapshotAfterHealthy(dm)
 	if err := dm.Run(sctx); err != nil {
 		return err
 	}

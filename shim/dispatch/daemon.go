@@ -262,6 +262,12 @@ func (dm *Daemon) health(pending, spawned bool) {
 	dm.lastWarn = time.Now()
 }
 
+// Logf writes one log line, "[time] …", on the daemon's stderr: for the
+// work its hooks do (AfterHealthy).
+func (dm *Daemon) Logf(format string, args ...any) {
+	fmt.Fprintf(dm.Err, "[%s] %s\n", dm.ts(), fmt.Sprintf(format, args...))
+}
+
 // ts is upstream's _fmt_ts of now: "%Y-%m-%d %H:%M" local time.
 func (dm *Daemon) ts() string {
 	now := time.Now
