@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -258,30 +257,8 @@ func TestDaemon_healthCheckMarksBoard(t *testing.T) {
 	if err := os.WriteFile(worker, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"HERMES_BIN=" + worker, "HERMES_KANBAN_HEALTH_CHECK_INTERVAL_SECONDS=1"}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := b.command(ctx, env, "daemon", "--interval", "0.2")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var lines []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-		}
-	}()
+	// The daemon's snapshots are off: this is about the health check.
+	dl := startDaemon(t, b, "HERMES_BIN="+worker, "HERMES_KANBAN_HEALTH_CHECK_INTERVAL_SECONDS=1", "HERMES_KANBAN_SNAPSHOT_INTERVAL_SECONDS=0")
 	time.Sleep(500 * time.Millisecond) // the start-up check passed, ticks run
 	if d, _ := board.ReadDamage(side); d != nil {
 		t.Fatalf("the sound side board was marked: %+v", d)
@@ -315,9 +292,7 @@ func TestDaemon_healthCheckMarksBoard(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond) // more ticks and another health round
-	_ = cmd.Process.Signal(os.Interrupt)
-	<-done
-	_ = cmd.Wait()
+	dl.stop()
 
 	if after := stateOf(t, side); after != before {
 		t.Error("the daemon wrote the marked board")
@@ -327,14 +302,7 @@ func TestDaemon_healthCheckMarksBoard(t *testing.T) {
 	if err != nil || status != "ready" {
 		t.Errorf("carol's task on the marked board is %q (err %v), want still ready", status, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	var health []string
-	for _, l := range lines {
-		if strings.Contains(l, "board side") || strings.Contains(l, side) {
-			health = append(health, l)
-		}
-	}
+	health := dl.matching(regexp.MustCompile(`board side|` + regexp.QuoteMeta(side)))
 	if len(health) != 1 || !strings.Contains(health[0], "board side failed its health check (") ||
 		!strings.Contains(health[0], "quick_check") || !strings.HasSuffix(health[0], "To repair it run: kanban-recover auto --board side") {
 		t.Errorf("daemon lines about the side board: %q, want one naming the repair", health)

@@ -12,20 +12,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
-
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
-// daemonLog runs `kanban daemon` with extra environment and collects its
-// stderr lines until stop is called.
+// daemonLog is a `kanban daemon` (startDaemon) and the stderr lines it
+// has written; stop ends it (SIGTERM) and waits for it, once.
 type daemonLog struct {
 	mu    sync.Mutex
 	lines []string
 	stop  func()
 }
 
+// startDaemon runs `kanban daemon --interval 0.2` on b's home with extra
+// environment; the test's cleanup stops it.
 func startDaemon(t *testing.T, b *testBoard, env ...string) *daemonLog {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,11 +48,14 @@ func startDaemon(t *testing.T, b *testBoard, env ...string) *daemonLog {
 			d.mu.Unlock()
 		}
 	}()
+	var once sync.Once
 	d.stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-		_ = cmd.Wait()
-		cancel()
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+			_ = cmd.Wait()
+			cancel()
+		})
 	}
 	t.Cleanup(d.stop)
 	return d
@@ -131,14 +134,14 @@ func TestDaemon_snapshotsOnSchedule(t *testing.T) {
 			t.Errorf("%s: newest kept %s, last logged %s", name, newest, mine[len(mine)-1])
 		}
 		for _, s := range sets {
-			c := openRO(t, s.Path)
+			c := openReadOnly(t, s.Path)
 			rows, err := sqlx.QueryStrings(c, "PRAGMA integrity_check")
 			if err != nil || len(rows) != 1 || rows[0] != "ok" {
 				t.Errorf("%s: integrity_check = %q, %v", s.Path, rows, err)
 			}
 		}
 		if name == "default" {
-			n, _, err := sqlx.QueryInt(openRO(t, newest), "SELECT count(*) FROM tasks WHERE title = 'while the daemon runs'")
+			n, _, err := sqlx.QueryInt(openReadOnly(t, newest), "SELECT count(*) FROM tasks WHERE title = 'while the daemon runs'")
 			if err != nil || n != 1 {
 				t.Errorf("the newest snapshot lacks the task created while the daemon ran: %d, %v", n, err)
 			}
@@ -157,17 +160,6 @@ func TestDaemon_snapshotsOnSchedule(t *testing.T) {
 	if got := d.matching(regexp.MustCompile(`snapshot`)); len(got) > 0 || len(after) != len(before) {
 		t.Errorf("interval 0: %q, %d -> %d files", got, len(before), len(after))
 	}
-}
-
-// openRO opens a snapshot read-only for the rest of the test.
-func openRO(t *testing.T, path string) *sqlite3.Conn {
-	t.Helper()
-	c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // An unusable snapshot interval stops the daemon before it starts: a
