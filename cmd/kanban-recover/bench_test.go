@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -108,4 +111,52 @@ func BenchmarkSalvageMB(b *testing.B) {
 		mb = 50
 	}
 	b.Run(fmt.Sprintf("MB=%d", mb), func(b *testing.B) { salvagePairs(b, benchBoard(b, mb*1060)) })
+}
+
+// BenchmarkSnapshot: `kanban-recover snapshot` (quick_check and online
+// backup in one read transaction, integrity_check of the copy, fsync,
+// rename, prune) against `sqlite3 DB ".backup COPY"` (the same page copy,
+// unchecked) on the same board. Besides the usual ratios it reports the
+// snapshot's size against the .backup's (size-x) and how long the
+// snapshot held the board's read transaction (read-ms, the wait a
+// DELETE-mode writer can see).
+func BenchmarkSnapshot(b *testing.B) {
+	sq := benchkit.Tool(b, "sqlite3")
+	eachSize(b, func(b *testing.B, n int) {
+		db := benchBoard(b, n)
+		dir := b.TempDir()
+		var p benchkit.Pairs
+		var reads []float64
+		var size, refSize int64
+		i := 0
+		for b.Loop() {
+			i++
+			copyPath := filepath.Join(dir, fmt.Sprintf("backup%d.db", i))
+			var out bytes.Buffer
+			cmd := recoverCmd(b, "--db", db, "snapshot", "--json")
+			cmd.Stdout = &out
+			p.Add(benchkit.Exec(b, cmd), benchkit.Exec(b, exec.Command(sq, db, ".backup "+copyPath)))
+			b.StopTimer()
+			var rep struct {
+				Path   string `json:"path"`
+				Bytes  int64  `json:"bytes"`
+				ReadMS int64  `json:"read_ms"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Path == "" {
+				b.Fatalf("snapshot --json: %v: %s", err, out.String())
+			}
+			fi, err := os.Stat(copyPath)
+			if err != nil {
+				b.Fatal(err)
+			}
+			size, refSize = rep.Bytes, fi.Size()
+			reads = append(reads, float64(rep.ReadMS))
+			os.Remove(copyPath)
+			b.StartTimer()
+		}
+		p.Report(b, "backup")
+		slices.Sort(reads)
+		b.ReportMetric(reads[len(reads)/2], "read-ms")
+		b.ReportMetric(float64(size)/float64(refSize), "size-x")
+	})
 }
