@@ -52,7 +52,7 @@ func (x *extractor) walk(root uint32, table bool, visit func(p *btreePage)) walk
 			continue
 		}
 		p, err := x.img.btree(it.pg)
-		if err != nil || p.isTable() != table || it.depth > maxTreeDepth {
+		if err != nil || p.IsTable() != table || it.depth > maxTreeDepth {
 			st.unreadable++
 			st.bad = append(st.bad, badRef{it.pg, it.span})
 			continue
@@ -61,10 +61,10 @@ func (x *extractor) walk(root uint32, table bool, visit func(p *btreePage)) walk
 		x.prog.tick()
 		st.pages++
 		visit(p)
-		if p.isLeaf() {
+		if p.IsLeaf() {
 			continue
 		}
-		for i := p.ncells; i >= 0; i-- {
+		for i := p.NCells; i >= 0; i-- {
 			child, ok := p.childAt(i)
 			span := p.childSpan(i, it.span)
 			if !ok || child == 0 || child > x.img.NPages || len(stack) > int(x.img.NPages) {
@@ -86,7 +86,7 @@ func (x *extractor) walk(root uint32, table bool, visit func(p *btreePage)) walk
 // not read leaves that end as wide as the parent's.
 func (p *btreePage) childSpan(i int, parent rowSpan) rowSpan {
 	s := parent
-	if p.typ != typeTableInterior {
+	if p.Type != typeTableInterior {
 		return s
 	}
 	if k, ok := p.tableKey(i - 1); ok {
@@ -112,7 +112,7 @@ func (p *btreePage) tableKey(i int) (int64, bool) {
 // tableCells decodes every cell of a table leaf into rows. Cells that do not
 // decode are counted in bad; their neighbours are still read.
 func (x *extractor) tableCells(p *btreePage) (rows []Row, bad int) {
-	for i := 0; i < p.ncells; i++ {
+	for i := 0; i < p.NCells; i++ {
 		c, err := p.tableLeafCell(i)
 		if err != nil {
 			bad++

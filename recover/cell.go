@@ -60,7 +60,7 @@ func (p *btreePage) indexCell(i int) (leafCell, error) {
 		return leafCell{}, fmt.Errorf("page %d cell %d: bad pointer", p.pgno, i)
 	}
 	b := p.data[off:]
-	if p.typ == typeIndexInterior {
+	if p.Type == typeIndexInterior {
 		if len(b) < 4 {
 			return leafCell{}, fmt.Errorf("page %d cell %d: cut child", p.pgno, i)
 		}
@@ -95,8 +95,8 @@ func (p *btreePage) payloadAt(i int, b []byte, size uint64, table bool) (leafCel
 // childAt returns the left child of interior cell i, or the right-most
 // child for i == ncells.
 func (p *btreePage) childAt(i int) (uint32, bool) {
-	if i == p.ncells {
-		return p.right, true
+	if i == p.NCells {
+		return p.Right, true
 	}
 	off, ok := p.cellOffset(i)
 	if !ok || off+4 > len(p.data) {

@@ -225,8 +225,8 @@ func (r *CheckReport) checkWAL() {
 	case w.FirstBadFrame > 0 && w.BadFrameSalted:
 		r.problem(KindWALTorn, "frame %d of the current WAL fails its checksum: the transaction it belongs to is lost", w.FirstBadFrame)
 	}
-	if w.uncommittedEnd {
-		r.warn(KindUncommitted, "%d valid frame(s) after the last commit are ignored", w.ValidFrames-w.Applied)
+	if n := w.UncommittedTail(); n > 0 {
+		r.warn(KindUncommitted, "%d valid frame(s) after the last commit are ignored", n)
 	}
 }
 

@@ -144,7 +144,7 @@ func (x *extractor) walkTable(t *TableData) {
 		return
 	}
 	st := x.walk(t.Root, true, func(p *btreePage) {
-		if !p.isLeaf() {
+		if !p.IsLeaf() {
 			return
 		}
 		rows, bad := x.tableCells(p)

@@ -39,7 +39,7 @@ func FuzzPage(f *testing.F) {
 			return
 		}
 		p.looksValid()
-		for i := 0; i <= p.ncells; i++ {
+		for i := 0; i <= p.NCells; i++ {
 			p.childAt(i)
 			if c, err := p.tableLeafCell(i); err == nil {
 				if len(c.local) > len(data) {

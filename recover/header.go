@@ -1,6 +1,10 @@
 package recover
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
+)
 
 // headerMagic is the first 16 bytes of every SQLite database file.
 const headerMagic = "SQLite format 3\x00"
@@ -63,7 +67,7 @@ func decodePageSize(v int) int {
 	return 0
 }
 
-func validPageSize(v int) bool { return v >= 512 && v <= 65536 && v&(v-1) == 0 }
+func validPageSize(v int) bool { return sqlitefile.ValidPageSize(v) }
 
 // Sane reports whether the fields a page reader depends on are intact. It
 // is deliberately strict: a header that fails it is not trusted for the page

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 )
 
 // Page-size sources reported in Image.PageSizeSource.
@@ -78,7 +79,7 @@ func newImage(main, wal []byte, walPresent bool) (*Image, error) {
 	img := &Image{FileSize: int64(len(main)), Header: ParseHeader(main)}
 	walHdr := WALInfo{}
 	if walPresent {
-		walHdr.parseHeader(wal, 0)
+		walHdr = sqlitefile.ParseWALHeader(wal)
 	}
 	switch {
 	case img.Header.Sane() && (len(main) < 2*img.Header.PageSize || scorePageSize(main, img.Header.PageSize) > 0):
@@ -195,38 +196,14 @@ func (img *Image) btree(n uint32) (*btreePage, error) {
 	return parsePage(n, data, hdr)
 }
 
-// detectPageSize tries every page size and keeps the one under which most
-// pages parse as valid b-tree pages (a wrong size leaves page starts in the
-// middle of real pages, or cell pointers past the end). At most
-// detectSample pages are tested per size.
-func detectPageSize(b []byte) int {
-	best, bestScore := 0, 0
-	for ps := 512; ps <= 65536; ps *= 2 {
-		if s := scorePageSize(b, ps); s > bestScore {
-			best, bestScore = ps, s
-		}
-	}
-	return best
-}
+// detectPageSize is sqlitefile.DetectPageSize with looksValid's extra
+// test (the first cell of a table leaf decodes).
+func detectPageSize(b []byte) int { return sqlitefile.DetectPageSize(b, acceptPage) }
 
-const detectSample = 4096
+func scorePageSize(b []byte, ps int) int { return sqlitefile.ScorePageSize(b, ps, acceptPage) }
 
-func scorePageSize(b []byte, ps int) int {
-	n := len(b) / ps
-	if n == 0 {
-		return 0
-	}
-	step := max(1, n/detectSample)
-	score := 0
-	for i := 0; i < n; i += step {
-		hdr := 0
-		if i == 0 {
-			hdr = 100
-		}
-		p, err := parsePage(uint32(i+1), b[i*ps:(i+1)*ps], hdr)
-		if err == nil && p.ncells > 0 && p.looksValid() {
-			score++
-		}
-	}
-	return score
+// acceptPage is looksValid for a page sqlitefile already found consistent.
+func acceptPage(pgno uint32, data []byte, h sqlitefile.PageHeader) bool {
+	p := &btreePage{PageHeader: h, pgno: pgno, data: data}
+	return p.looksValid()
 }

@@ -51,7 +51,7 @@ func (x *extractor) scanOrphans() error {
 		}
 		x.prog.tick()
 		p, err := x.img.btree(pg)
-		if err != nil || p.typ != typeTableLeaf {
+		if err != nil || p.Type != typeTableLeaf {
 			continue
 		}
 		x.use.set(pg, useOrphan)

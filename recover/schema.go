@@ -65,7 +65,7 @@ func schemaEntry(r Row, source string) (SchemaEntry, bool) {
 func (x *extractor) readSchema() []SchemaEntry {
 	var entries []SchemaEntry
 	st := x.walk(1, true, func(p *btreePage) {
-		if !p.isLeaf() {
+		if !p.IsLeaf() {
 			return
 		}
 		rows, _ := x.tableCells(p)
@@ -109,7 +109,7 @@ func (x *extractor) scanSchemaPages() []SchemaEntry {
 			continue
 		}
 		p, err := x.img.btree(pg)
-		if err != nil || p.typ != typeTableLeaf || p.ncells == 0 {
+		if err != nil || p.Type != typeTableLeaf || p.NCells == 0 {
 			continue
 		}
 		if !x.schemaShaped(p) {
@@ -130,7 +130,7 @@ func (x *extractor) scanSchemaPages() []SchemaEntry {
 // judged from the bytes on the page alone (a long CREATE statement spills to
 // overflow pages, which are claimed only once the page is accepted).
 func (x *extractor) schemaShaped(p *btreePage) bool {
-	for i := 0; i < p.ncells; i++ {
+	for i := 0; i < p.NCells; i++ {
 		c, err := p.tableLeafCell(i)
 		if err != nil {
 			return false

@@ -53,10 +53,10 @@ func (x *extractor) walkIndexes() {
 // indexOverflow claims the overflow chains of an index page's cells, so the
 // orphan scan does not mistake them for lost data.
 func (x *extractor) indexOverflow(p *btreePage) {
-	if p.isTable() {
+	if p.IsTable() {
 		return
 	}
-	for i := 0; i < p.ncells; i++ {
+	for i := 0; i < p.NCells; i++ {
 		if c, err := p.indexCell(i); err == nil && c.overflow != 0 {
 			x.claimChain(c.overflow, c.size-uint64(len(c.local)))
 		}
@@ -73,7 +73,7 @@ func (w *witness) read(x *extractor) {
 			w.bad++
 			continue
 		}
-		for i := 0; i < p.ncells; i++ {
+		for i := 0; i < p.NCells; i++ {
 			c, err := p.indexCell(i)
 			if err != nil {
 				w.bad++

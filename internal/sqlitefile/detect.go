@@ -1,0 +1,78 @@
+package sqlitefile
+
+import "io"
+
+// PageAccept is an extra test a caller may put on a candidate page while
+// page sizes are scored (nil: Consistent alone).
+type PageAccept func(pgno uint32, data []byte, h PageHeader) bool
+
+// DetectPageSize tries every page size and keeps the one under which the
+// most pages parse as consistent b-tree pages with at least one cell (a
+// wrong size leaves page starts inside real pages, or cell pointers past
+// the end). At most DetectSample pages are tested per size. 0 means no
+// page parsed under any size: the bytes are not a SQLite database.
+func DetectPageSize(b []byte, accept PageAccept) int {
+	best, bestScore := 0, 0
+	for ps := 512; ps <= 65536; ps *= 2 {
+		if s := ScorePageSize(b, ps, accept); s > bestScore {
+			best, bestScore = ps, s
+		}
+	}
+	return best
+}
+
+// DetectSample is the most pages DetectPageSize tests per page size.
+const DetectSample = 4096
+
+// ScorePageSize counts the sampled pages of b that parse as consistent,
+// non-empty b-tree pages of size ps.
+func ScorePageSize(b []byte, ps int, accept PageAccept) int {
+	n := len(b) / ps
+	if n == 0 {
+		return 0
+	}
+	step := max(1, n/DetectSample)
+	score := 0
+	for i := 0; i < n; i += step {
+		if pageLooksValid(uint32(i+1), b[i*ps:(i+1)*ps], accept) {
+			score++
+		}
+	}
+	return score
+}
+
+func pageLooksValid(pgno uint32, data []byte, accept PageAccept) bool {
+	hdr := 0
+	if pgno == 1 {
+		hdr = 100
+	}
+	h, err := ParsePageHeader(pgno, data, hdr)
+	if err != nil || h.NCells == 0 || !h.Consistent(data) {
+		return false
+	}
+	return accept == nil || accept(pgno, data, h)
+}
+
+// quickSample is the most pages HasBTreePages reads per page size.
+const quickSample = 256
+
+// HasBTreePages reports whether any of (at most 256 per page size) pages
+// sampled from r, size bytes, parses as a consistent b-tree page: whether
+// a file whose header is unreadable may still hold a board worth
+// salvaging. A text file, random bytes or a truncated stub do not.
+func HasBTreePages(r io.ReaderAt, size int64) bool {
+	buf := make([]byte, 65536)
+	for ps := int64(512); ps <= 65536; ps *= 2 {
+		n := size / ps
+		step := max(1, n/quickSample)
+		for i := int64(0); i < n; i += step {
+			if _, err := r.ReadAt(buf[:ps], i*ps); err != nil {
+				break
+			}
+			if pageLooksValid(uint32(i+1), buf[:ps], nil) {
+				return true
+			}
+		}
+	}
+	return false
+}
