@@ -147,13 +147,25 @@ func TestDamage_readableByPython(t *testing.T) {
 	}
 }
 
-// RepairCommand names the board by slug, or the database by path.
+// RepairCommand names the board by slug, or the database by path, and
+// quotes every word a POSIX shell would split or expand.
 func TestRepairCommand(t *testing.T) {
-	if got := RepairCommand("/h/kanban.db", "side"); got != "kanban-recover auto --board side" {
-		t.Errorf("by slug: %q", got)
+	for _, c := range []struct {
+		db, slug string
+		flags    []string
+		want     string
+	}{
+		{"/h/kanban.db", "side", nil, "kanban-recover auto --board side"},
+		{"/h/x.db", "", nil, "kanban-recover auto --db /h/x.db"},
+		{"/tmp/a b/kanban.db", "", nil, "kanban-recover auto --db '/tmp/a b/kanban.db'"},
+		{"/tmp/it's $HOME/k.db", "", []string{FreshFlag}, `kanban-recover auto --fresh --db '/tmp/it'\''s $HOME/k.db'`},
+	} {
+		if got := RepairCommand(c.db, c.slug, c.flags...); got != c.want {
+			t.Errorf("RepairCommand(%q, %q, %q) = %s, want %s", c.db, c.slug, c.flags, got, c.want)
+		}
 	}
-	if got := RepairCommand("/h/x.db", ""); got != "kanban-recover auto --db /h/x.db" {
-		t.Errorf("by path: %q", got)
+	if got := CheckCommand("/tmp/a b/kanban.db", ""); got != "kanban-recover check --db '/tmp/a b/kanban.db'" {
+		t.Errorf("CheckCommand = %s", got)
 	}
 }
 

@@ -20,6 +20,8 @@ Usage:
   peer.py DB hold TASK_ID SECONDS
   peer.py DB lock init|dispatch SECONDS [--wait SECONDS]
   peer.py DB check
+  peer.py DB keep N
+  peer.py DB die TASK_ID N
 
 `hold` adds a comment inside a write transaction that it keeps open for
 SECONDS, printing {"holding": true} once it holds SQLite's write lock.
@@ -28,6 +30,17 @@ SECONDS, printing {"holding": true} once it holds SQLite's write lock.
 (fcntl.flock LOCK_EX|LOCK_NB; init polls every 50 ms for up to --wait
 seconds, 10 by default, dispatch tries once), prints {"locked": bool},
 and if it got the lock keeps it for SECONDS.
+
+`keep` turns automatic checkpoints off (wal_autocheckpoint=0), creates N
+tasks, each in its own transaction, prints {"created": [...]} and keeps the
+connection open until its stdin closes: the board's -wal then holds every
+one of those commits while the connection lives.
+
+`die` starts a write transaction on a tiny page cache (cache_size=2), so
+SQLite spills changed pages into the database file before the commit,
+adds N long comments to TASK_ID, prints {"dying": true} and waits to be
+killed: the writer that dies mid-transaction, leaving a hot -journal
+behind (in rollback mode).
 
 Every command prints one JSON object on stdout. Exit 0 on success, 1 when a
 write failed (the JSON says which), 2 on bad usage or a missing board.
@@ -287,6 +300,29 @@ def take_lock(db, which, hold_seconds, wait):
     return {"released": locked}
 
 
+def keep(conn, n):
+    """Commit n creates with checkpoints off, then hold the connection."""
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    created = [create_task(conn, "kept task %d" % i, "keep") for i in range(n)]
+    print(json.dumps({"created": created}), flush=True)
+    sys.stdin.read()
+    return {"kept": len(created)}
+
+
+def die(conn, task_id, n):
+    """Spill an uncommitted transaction into the database, then wait."""
+    conn.execute("PRAGMA cache_size=2")
+    conn.execute("BEGIN IMMEDIATE")
+    for i in range(n):
+        conn.execute(
+            "INSERT INTO task_comments (task_id, author, body, created_at) VALUES (?, ?, ?, ?)",
+            (task_id, "dying", ("uncommitted %d " % i) * 200, now()),
+        )
+    print(json.dumps({"dying": True}), flush=True)
+    while True:
+        time.sleep(60)
+
+
 def foreign_task(conn, tag):
     """A random task some other writer (kanban) created, read outside any
     transaction as upstream reads."""
@@ -360,6 +396,11 @@ def main(argv):
     lk.add_argument("seconds", type=float)
     lk.add_argument("--wait", type=float, default=10.0)
     sub.add_parser("check")
+    k = sub.add_parser("keep")
+    k.add_argument("n", type=int)
+    d = sub.add_parser("die")
+    d.add_argument("task_id")
+    d.add_argument("n", type=int)
     args = p.parse_args(argv)
     if args.cmd == "lock":  # no connection: upstream locks before connecting
         print(json.dumps(take_lock(args.db, args.which, args.seconds, args.wait)))
@@ -373,6 +414,10 @@ def main(argv):
         out = {"comment_id": add_comment(conn, args.task_id, "peer", args.text)}
     elif args.cmd == "hold":
         out = hold(conn, args.task_id, args.seconds)
+    elif args.cmd == "keep":
+        out = keep(conn, args.n)
+    elif args.cmd == "die":
+        out = die(conn, args.task_id, args.n)
     else:
         out = check(conn, mode)
     conn.close()

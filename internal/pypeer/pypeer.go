@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -272,4 +273,75 @@ func stderrOf(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// Keeper is a peer holding the board open after commits made with
+// automatic checkpoints off: while it lives, the board's -wal holds them.
+type Keeper struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stderr  bytes.Buffer
+	Created []string // the tasks it created, oldest first
+}
+
+// Keep makes the peer create n tasks, each committed on its own, with
+// wal_autocheckpoint=0, and keep its connection open until Close. It
+// returns once the commits are made.
+func (p *Peer) Keep(ctx context.Context, n int) (*Keeper, error) {
+	k := &Keeper{cmd: p.Command(ctx, "keep", strconv.Itoa(n))}
+	stdout, err := k.cmd.StdoutPipe()
+	if err == nil {
+		k.stdin, err = k.cmd.StdinPipe()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pypeer: keep: %w", err)
+	}
+	k.cmd.Stderr = &k.stderr
+	if err := k.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("pypeer: keep: %w", err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var msg struct {
+		Created []string `json:"created"`
+	}
+	if err != nil || json.Unmarshal([]byte(line), &msg) != nil || len(msg.Created) != n {
+		_ = k.cmd.Process.Kill()
+		werr := k.cmd.Wait()
+		return nil, fmt.Errorf("pypeer: keep: %q: %w (stderr %q)", line, errors.Join(err, werr), k.stderr.String())
+	}
+	k.Created = msg.Created
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return k, nil
+}
+
+// Close lets the peer close its connection and exit.
+func (k *Keeper) Close() error {
+	k.stdin.Close()
+	if err := k.cmd.Wait(); err != nil {
+		return fmt.Errorf("pypeer: keep: %w (stderr %q)", err, k.stderr.String())
+	}
+	return nil
+}
+
+// DieInTxn makes the peer spill an uncommitted transaction of n long
+// comments on taskID into the database file and kills it there
+// (SIGKILL): on a rollback-mode board it leaves a hot -journal.
+func (p *Peer) DieInTxn(ctx context.Context, taskID string, n int) error {
+	cmd := p.Command(ctx, "die", taskID, strconv.Itoa(n))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("pypeer: die: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pypeer: die: %w", err)
+	}
+	line, rerr := bufio.NewReader(stdout).ReadString('\n')
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if rerr != nil || !strings.Contains(line, `"dying"`) {
+		return fmt.Errorf("pypeer: die: %q: %v (stderr %q)", line, rerr, stderr.String())
+	}
+	return nil
 }

@@ -26,7 +26,9 @@ func (s *selector) register(fs *pflag.FlagSet) {
 type target = home.Target
 
 // fixCommand is the command that repairs t, as kanban prints it.
-func fixCommand(t target) string { return board.RepairCommand(t.DB, t.Slug) }
+func fixCommand(t target, flags ...string) string {
+	return board.RepairCommand(t.DB, t.Slug, flags...)
+}
 
 // resolve turns the flags into targets (see home.Selector.Resolve).
 func (s *selector) resolve(env home.Env) ([]target, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/py"
 )
 
@@ -30,6 +31,12 @@ func (t Target) Quarantine() string { return filepath.Join(t.Dir, "quarantine") 
 
 // Backups is where kanban-migrate keeps its pre-migration backups.
 func (t Target) Backups() string { return filepath.Join(t.Dir, "backups") }
+
+// RepairCommand is the shell-quoted command that repairs the board
+// (board.RepairCommand), by slug when it was chosen by slug.
+func (t Target) RepairCommand(flags ...string) string {
+	return board.RepairCommand(t.DB, t.Slug, flags...)
+}
 
 // Label is the slug, or the path when the board was named by path.
 func (t Target) Label() string {

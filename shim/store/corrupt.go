@@ -20,7 +20,20 @@ type CorruptError struct {
 	Reason   string
 	Snapshot string // forensic copy, "" when none could be made
 	Board    string
-	Err      error
+	// NotSQLite says the file holds no b-tree page at all (text, random
+	// bytes): nothing can be salvaged, so the fix starts a fresh board.
+	NotSQLite bool
+	Err       error
+}
+
+// RepairCommand is the shell-quoted command that repairs the board; for
+// a file that is not a SQLite database at all it moves the file into
+// quarantine and starts a fresh board (board.FreshFlag).
+func (e *CorruptError) RepairCommand() string {
+	if e.NotSQLite {
+		return board.RepairCommand(e.Path, e.Board, board.FreshFlag)
+	}
+	return board.RepairCommand(e.Path, e.Board)
 }
 
 func (e *CorruptError) Error() string {
@@ -28,7 +41,7 @@ func (e *CorruptError) Error() string {
 	if snap == "" {
 		snap = "<backup failed>"
 	}
-	return fmt.Sprintf("Refusing to open corrupt kanban DB at %s: %s. Original preserved; backup at %s. To repair it run: %s", e.Path, e.Reason, snap, board.RepairCommand(e.Path, e.Board))
+	return fmt.Sprintf("Refusing to open corrupt kanban DB at %s: %s. Original preserved; backup at %s. To repair it run: %s", e.Path, e.Reason, snap, e.RepairCommand())
 }
 
 // SwapPendingError means the board has an interrupted kanban-recover

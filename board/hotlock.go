@@ -1,0 +1,38 @@
+//go:build unix
+
+package board
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockHeld reports whether any process (this one through another open
+// file) holds a lock on the bytes [start, start+n) of f.
+func lockHeld(f *os.File, start, n int64) (bool, error) {
+	lk, err := lockCmd(f, cmdGetLock, unix.F_WRLCK, start, n)
+	return err == nil && lk.Type != unix.F_UNLCK, err
+}
+
+// lockHeldWrite reports whether a write lock is held on the bytes.
+func lockHeldWrite(f *os.File, start, n int64) (bool, error) {
+	lk, err := lockCmd(f, cmdGetLock, unix.F_RDLCK, start, n)
+	return err == nil && lk.Type == unix.F_WRLCK, err
+}
+
+// readLock tries to take a read lock on the bytes; false when a write
+// lock is in the way.
+func readLock(f *os.File, start, n int64) (bool, error) {
+	_, err := lockCmd(f, cmdSetLock, unix.F_RDLCK, start, n)
+	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func unlockRange(f *os.File, start, n int64) error {
+	_, err := lockCmd(f, cmdSetLock, unix.F_UNLCK, start, n)
+	return err
+}
