@@ -28,7 +28,7 @@ var (
 	// ErrSwapPending is a board with an interrupted kanban-recover swap
 	// (board.SwapPendingPath): kanban-recover auto, or any kanban
 	// command, resolves it first.
-	ErrSwapPending = errors.New("a kanban-recover swap was interrupted; run kanban-recover auto first")
+	ErrSwapPending = errors.New("a kanban-recover swap was interrupted")
 )
 
 var sqliteHeader = []byte("SQLite format 3\x00")
@@ -41,7 +41,12 @@ type Board struct {
 	Path  string
 	Conn  *sqlite3.Conn
 	Empty bool // the file has zero bytes
+	// Copy is set when Conn reads a private copy of the board (see
+	// OpenBoardRead), not the board.
+	Copy  bool
 	guard *lockd.OpenGuard
+	dir   string // the private copy's directory
+	wrote bool   // a write was committed: closing may checkpoint
 }
 
 // OpenBoard opens the existing board at path. With exclusive it takes the
@@ -49,7 +54,24 @@ type Board struct {
 // any other kanbanshim process has the board open. The header is read
 // before SQLite (or anything else in this process) opens the file, so the
 // read cannot cancel a POSIX lock of ours.
-func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Duration) (_ *Board, err error) {
+//
+// The connection never checkpoints on close unless a write was committed
+// through it (MarkWritten), and the board's files pass CheckFiles (the
+// -wal's frame chain, the b-tree root pages; a *DamageError otherwise)
+// before anything is written.
+func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Duration) (*Board, error) {
+	return openBoard(ctx, path, exclusive, false, busy)
+}
+
+// OpenBoardRead is OpenBoard for status and plan, which only read: on a
+// board with a hot -journal (a writer died mid-transaction) it reads a
+// private copy in which SQLite rolls the journal back (Board.Copy), where
+// SQLite would roll it back in the board itself.
+func OpenBoardRead(ctx context.Context, path string, busy time.Duration) (*Board, error) {
+	return openBoard(ctx, path, false, true, busy)
+}
+
+func openBoard(ctx context.Context, path string, exclusive, read bool, busy time.Duration) (_ *Board, err error) {
 	size, err := checkFile(path)
 	if err != nil {
 		return nil, err
@@ -66,8 +88,19 @@ func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Durat
 	if board.SwapPending(path) {
 		return nil, fmt.Errorf("%s: %w", path, ErrSwapPending)
 	}
-	if b.Conn, err = openConn(path); err != nil {
-		return nil, err
+	if read && !b.Empty {
+		if b.Conn, b.dir, err = hotJournalCopy(path); err != nil {
+			return nil, err
+		}
+		b.Copy = b.Conn != nil
+	}
+	if b.Conn == nil {
+		if b.Conn, err = openConn(path); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := b.Conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
+		return nil, fmt.Errorf("turn off checkpoint on close: %w", err)
 	}
 	if err := b.Conn.BusyTimeout(busy); err != nil {
 		return nil, err
@@ -84,8 +117,38 @@ func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Durat
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 	}
+	if !b.Empty && !b.Copy {
+		d, _ := board.ReadDamage(path)
+		if err := CheckFiles(ctx, b.Conn, path, d == nil); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
+
+// hotJournalCopy opens a private copy of a board with a hot -journal
+// (board.CopyHotJournal); c is nil when the board has none.
+func hotJournalCopy(path string) (c *sqlite3.Conn, dir string, err error) {
+	if hot, err := board.HotJournal(path); err != nil || !hot {
+		return nil, "", err
+	}
+	if dir, err = os.MkdirTemp("", "kanban-migrate-*"); err != nil {
+		return nil, "", err
+	}
+	copied, err := board.CopyHotJournal(path, dir, 5*time.Second)
+	if err == nil && copied != "" {
+		c, err = sqlite3.OpenFlags(copied, sqlite3.OPEN_READWRITE)
+	}
+	if err != nil || c == nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	return c, dir, nil
+}
+
+// MarkWritten records that a write was committed through b: closing it
+// may then checkpoint the -wal (unless a damage marker exists).
+func (b *Board) MarkWritten() { b.wrote = true }
 
 // checkFile returns the size of the regular file at path after checking
 // its SQLite header (an empty file passes).
@@ -164,15 +227,14 @@ func (b *Board) Exclusive() error {
 	return nil
 }
 
-// Close closes the connection, then releases the open guard. On a board
-// marked damaged the close does not checkpoint (SQLite's last connection
-// would copy the -wal into the damaged file and delete it).
+// Close closes the connection (checkpointing only after MarkWritten, on a
+// board without a damage marker), then releases the open guard.
 func (b *Board) Close() error {
 	var errs []error
 	if b.Conn != nil {
 		b.Conn.SetInterrupt(context.Background())
-		if board.Refuse(b.Path, "") != nil {
-			_, _ = b.Conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+		if b.wrote && !b.Copy && board.Refuse(b.Path, "") == nil {
+			_, _ = b.Conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, false)
 		}
 		errs = append(errs, b.Conn.Close())
 		b.Conn = nil
@@ -180,6 +242,10 @@ func (b *Board) Close() error {
 	if b.guard != nil {
 		errs = append(errs, b.guard.Close())
 		b.guard = nil
+	}
+	if b.dir != "" {
+		errs = append(errs, os.RemoveAll(b.dir))
+		b.dir = ""
 	}
 	return errors.Join(errs...)
 }

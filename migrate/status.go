@@ -22,7 +22,7 @@ const (
 )
 
 var genDescriptions = map[string]string{
-	GenEmpty:        "no tables: not a board yet",
+	GenEmpty:        "no tables: not a board yet; kanban initialises it on first use",
 	GenForeign:      "has tables but no tasks table: not a kanban board (or a damaged schema)",
 	GenPreRuns:      "before task runs: no task_runs table or tasks.current_run_id",
 	GenEarlyMay2026: "early May 2026, before named boards: tasks.spawn_failures/last_spawn_error, no consecutive_failures, no task_attachments",

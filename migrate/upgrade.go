@@ -18,8 +18,9 @@ import (
 // Sentinel errors of Upgrade.
 var (
 	// ErrEmptyBoard is a zero-byte database: there is nothing to migrate,
-	// and creating a board (and choosing its journal mode) is kanban's job.
-	ErrEmptyBoard = errors.New("empty database")
+	// and creating a board (and choosing its journal mode) is kanban's job:
+	// kanban initialises it on first use.
+	ErrEmptyBoard = errors.New("empty database file")
 	// ErrDamaged is a board that fails quick_check before migration.
 	ErrDamaged = errors.New("board is damaged")
 	// ErrInitBusy is an init lock held by another process past the wait.
@@ -62,6 +63,7 @@ type upgrade struct {
 	o    UpgradeOptions
 	b    *Board
 	rep  *Report
+	read bool // only planning: open as OpenBoardRead
 }
 
 // Upgrade brings the board at path to the current schema, the explicit
@@ -112,11 +114,11 @@ func (u *upgrade) damaged(err error) error {
 	return err
 }
 
-// damaged marks SQLite's corruption errors as ErrDamaged and names the
-// tool that deals with them.
+// damaged marks SQLite's corruption errors as ErrDamaged (the command
+// line names the repair command).
 func damaged(err error) error {
 	if err != nil && !errors.Is(err, ErrDamaged) && (errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)) {
-		return fmt.Errorf("%w (%w); run kanban-recover first", ErrDamaged, err)
+		return fmt.Errorf("%w (%w)", ErrDamaged, err)
 	}
 	return err
 }
@@ -124,13 +126,19 @@ func damaged(err error) error {
 // open opens the board (the open guard shared, like any kanbanshim
 // process).
 func (u *upgrade) open(ctx context.Context) error {
-	b, err := OpenBoard(ctx, u.path, false, u.o.BusyTimeout)
+	open := OpenBoard
+	if u.read {
+		open = func(ctx context.Context, path string, _ bool, busy time.Duration) (*Board, error) {
+			return OpenBoardRead(ctx, path, busy)
+		}
+	}
+	b, err := open(ctx, u.path, false, u.o.BusyTimeout)
 	if err != nil {
 		return err
 	}
 	if b.Empty {
 		b.Close()
-		return fmt.Errorf("%s: %w: create the board with kanban, which also picks its journal mode", u.path, ErrEmptyBoard)
+		return fmt.Errorf("%s: %w", u.path, ErrEmptyBoard)
 	}
 	u.b = b
 	return nil
@@ -191,7 +199,7 @@ func (u *upgrade) preflight(ctx context.Context) ([]Step, error) {
 		return nil, err
 	}
 	if len(msgs) > 0 {
-		return nil, fmt.Errorf("%w (quick_check: %s); run kanban-recover first", ErrDamaged, strings.Join(msgs, "; "))
+		return nil, fmt.Errorf("%w (quick_check: %s)", ErrDamaged, strings.Join(msgs, "; "))
 	}
 	if err := refuseForeign(ctx, c); err != nil {
 		return nil, err
@@ -221,6 +229,7 @@ func (u *upgrade) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	u.b.MarkWritten()
 	u.rep.Steps = steps
 	// Committed: what follows must finish even if a signal arrives.
 	ctx = context.WithoutCancel(ctx)
@@ -239,6 +248,7 @@ func (u *upgrade) undo(ctx context.Context, cause error) error {
 	if u.rep.Backup == "" {
 		return fmt.Errorf("%w; the board was migrated but fails verification, and there is no backup (--no-backup)", cause)
 	}
+	u.b.MarkWritten()
 	if err := Restore(ctx, u.b.Conn, u.rep.Backup); err != nil {
 		return fmt.Errorf("%w; restoring %s failed too: %w", cause, u.rep.Backup, err)
 	}
@@ -254,6 +264,7 @@ func (u *upgrade) switchJournal(from string) error {
 		return err
 	}
 	got, err := setJournalMode(u.b.Conn, u.o.Journal)
+	u.b.MarkWritten()
 	if got != "" {
 		u.rep.JournalAfter = got
 	}
@@ -305,7 +316,7 @@ func holders(path string) string {
 // after the same refusals (empty, damaged or foreign file), changing
 // nothing. now is the clock of synthesized runs.
 func PlanUpgrade(ctx context.Context, path string, now time.Time, busy time.Duration) ([]Step, error) {
-	u := &upgrade{path: path, o: UpgradeOptions{Now: now, BusyTimeout: busy}, rep: &Report{DB: path}}
+	u := &upgrade{path: path, o: UpgradeOptions{Now: now, BusyTimeout: busy}, rep: &Report{DB: path}, read: true}
 	if u.o.BusyTimeout <= 0 {
 		u.o.BusyTimeout = 120 * time.Second
 	}
@@ -322,7 +333,7 @@ func StatusOf(ctx context.Context, path string, now time.Time, busy time.Duratio
 	if busy <= 0 {
 		busy = 120 * time.Second
 	}
-	b, err := OpenBoard(ctx, path, false, busy)
+	b, err := OpenBoardRead(ctx, path, busy)
 	if err != nil {
 		return nil, damaged(err)
 	}

@@ -20,6 +20,7 @@ const (
 	StatusBusy        = "busy"        // damaged, but other processes have it open
 	StatusMaintenance = "maintenance" // another kanban-recover or kanban-migrate holds it
 	StatusMissing     = "missing"     // no database file: nothing to do
+	StatusEmpty       = "empty"       // a 0-byte file (or no tables): kanban initialises it
 )
 
 // Auto actions (AutoReport.Action).
@@ -27,7 +28,13 @@ const (
 	ActionNone    = "none"
 	ActionReindex = "reindex"
 	ActionSalvage = "salvage"
+	ActionFresh   = "fresh" // nothing to salvage: quarantined, replaced by an empty board (Fresh)
 )
+
+// ErrNothingToSalvage means the board's file holds nothing a salvage can
+// recover (it is not a SQLite database at all, or no row could be read
+// from a large file): Auto leaves it alone unless Fresh is set.
+var ErrNothingToSalvage = errors.New("nothing to salvage")
 
 // minSalvageBytes: a file at least this big that yields no rows at all is
 // not swapped automatically (the salvager found nothing it recognised,
@@ -51,6 +58,10 @@ type AutoOptions struct {
 	// lost rows from (see SalvageOptions); both empty: none.
 	SnapshotDir  string
 	SnapshotPath string
+	// Fresh: when the file holds nothing to salvage (ErrNothingToSalvage),
+	// move it and its sidecars into a quarantine set (never deleting them)
+	// and swap in a fresh, empty board, with the swap's locks and checks.
+	Fresh bool
 }
 
 // ReindexReport is the in-place REINDEX Auto did for index-only damage.
@@ -171,6 +182,10 @@ func (a *auto) run(ctx context.Context) error {
 		return err
 	}
 	a.rep.Check = chk
+	if chk.Empty {
+		a.rep.Status = StatusEmpty
+		return nil
+	}
 	if len(storageProblems(chk)) > 0 {
 		if chk, err = a.confirm(ctx); err != nil {
 			return err
@@ -183,6 +198,9 @@ func (a *auto) run(ctx context.Context) error {
 	if len(storageProblems(chk)) == 0 {
 		a.rep.Status = StatusHealthy
 		return a.clearStale()
+	}
+	if chk.Has(KindNotSQLite) {
+		return a.startFresh(ctx, "not a SQLite database: no page of it is a b-tree page")
 	}
 	if indexOnly(storageProblems(chk)) {
 		done, err := a.reindex(ctx)
@@ -398,7 +416,12 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	}
 	a.rep.Salvage, a.rep.Loss, a.rep.Restored = sal, sal.Loss, sal.Restored
 	if sal.RowsRecovered == 0 && sal.FileSize >= minSalvageBytes {
-		return fmt.Errorf("the salvage recovered no rows from a %d-byte file; not swapping it in automatically (inspect with `kanban-recover salvage` and `diff`)", sal.FileSize)
+		a.removeTemp()
+		if err := a.startFresh(ctx, fmt.Sprintf("the salvage recovered no rows from a %d-byte file (inspect it with `kanban-recover salvage` and `diff`)", sal.FileSize)); err != nil {
+			return err
+		}
+		a.rep.WithLoss = true // whatever the large file held is not on the fresh board
+		return nil
 	}
 	if d, err := Diff(ctx, a.o.DBPath, out); err != nil {
 		a.note("diff: %v", err)
@@ -418,6 +441,43 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	}
 	a.rep.WithLoss = sal.Loss.Lossy()
 	return nil
+}
+
+// NothingToSalvageError says why a board holds nothing to salvage.
+type NothingToSalvageError struct{ Why string }
+
+func (e *NothingToSalvageError) Error() string { return e.Why + ": nothing to salvage" }
+
+// Unwrap matches ErrNothingToSalvage.
+func (e *NothingToSalvageError) Unwrap() error { return ErrNothingToSalvage }
+
+// startFresh replaces a board that holds nothing to salvage with a fresh,
+// empty one (Fresh), through the same swap a salvage goes through: the
+// file and its sidecars go into a quarantine set, never deleted, and the
+// swap refuses while other processes hold the board. Without Fresh it
+// fails with a *NothingToSalvageError and changes nothing.
+func (a *auto) startFresh(ctx context.Context, why string) error {
+	if !a.o.Fresh {
+		return &NothingToSalvageError{Why: why}
+	}
+	if err := a.refuseBusy(); err != nil {
+		return err
+	}
+	out := salvagePath(a.o.DBPath)
+	defer a.removeTemp()
+	if _, err := writeOutput(ctx, &Extraction{}, nil, out, a.o.Now(), nil); err != nil {
+		return fmt.Errorf("create a fresh board: %w", err)
+	}
+	so := a.swapOptions()
+	so.NewPath, so.ExpectHash = out, a.hash
+	sw, err := Swap(ctx, so)
+	a.rep.Swap = sw
+	if err != nil {
+		return err
+	}
+	a.rep.Action = ActionFresh
+	a.note("started fresh: %s", why)
+	return a.recheck(ctx)
 }
 
 // refuseBusy fails fast, before the salvage, when the swap would refuse:

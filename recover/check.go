@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ const (
 	KindShmStale     = "shm_stale"
 	KindFileTooLarge = "file_larger_than_header"
 	KindSwapPending  = "swap_interrupted" // a swap's commit was cut short: the -wal may be held aside
+	KindNotSQLite    = "not_sqlite"       // no page is a b-tree page: nothing to salvage (auto --fresh)
+	KindEmptyDB      = "empty_with_data"  // a 0-byte database next to a -wal or -journal that holds data
 )
 
 // maxIntegrityRows caps the integrity rows kept in a report.
@@ -55,8 +58,11 @@ type Problem struct {
 
 // CheckReport is the result of Check, shaped for `kanban-recover check --json`.
 type CheckReport struct {
-	DBPath    string    `json:"db_path"`
-	Healthy   bool      `json:"healthy"`
+	DBPath  string `json:"db_path"`
+	Healthy bool   `json:"healthy"`
+	// Empty: a 0-byte file (or a database without a single table), which
+	// kanban initialises on first use. It is healthy: nothing to repair.
+	Empty     bool      `json:"empty,omitempty"`
 	IndexOnly bool      `json:"index_only"` // every problem is index-scoped: REINDEX fixes it
 	Mode      string    `json:"mode"`       // quick_check or integrity_check
 	Problems  []Problem `json:"problems"`
@@ -113,8 +119,15 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if err := r.checkFiles(sc.DB); err != nil {
 		return nil, fmt.Errorf("check: %w", err)
 	}
-	if err := r.checkSQLite(ctx, sc.DB); err != nil {
-		return nil, fmt.Errorf("check: %w", err)
+	switch {
+	case r.FileSize == 0 && len(r.Problems) == 0:
+		r.Empty = true // SQLite's empty database: nothing to look at
+	case r.Has(KindNotSQLite):
+		// SQLite would only say "file is not a database".
+	default:
+		if err := r.checkSQLite(ctx, sc.DB); err != nil {
+			return nil, fmt.Errorf("check: %w", err)
+		}
 	}
 	r.Healthy = len(r.Problems) == 0
 	r.IndexOnly = len(r.Problems) > 0 && r.indexScoped == len(r.Problems)
@@ -138,6 +151,9 @@ func (r *CheckReport) checkFiles(db string) error {
 		r.WAL, _ = readWAL(wal, r.Header.PageSize)
 		r.checkWAL()
 	}
+	if err := r.checkSalvageable(db, wal, walPresent); err != nil {
+		return err
+	}
 	shm, _, err := readHead(board.SHM(db), shmHeaderMinSize)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -145,6 +161,34 @@ func (r *CheckReport) checkFiles(db string) error {
 	r.Shm = inspectShm(shm, err == nil, r.WAL)
 	if r.Shm.Stale {
 		r.warn(KindShmStale, "%s (mxFrame %d, valid commits end at frame %d)", r.Shm.Reason, r.Shm.MxFrame, r.WAL.Applied)
+	}
+	return nil
+}
+
+// checkSalvageable looks closer at a file whose header cannot be trusted:
+// when no page of it parses as a b-tree page and no -wal gives another
+// way in (salvage's own test, newImage), it is not a SQLite database at
+// all, and the repair is to start a fresh board (auto --fresh). A 0-byte
+// database next to a -wal or -journal holding data is not empty: SQLite
+// would delete that sidecar, a salvage reads it.
+func (r *CheckReport) checkSalvageable(db string, wal []byte, walPresent bool) error {
+	if r.FileSize == 0 {
+		for _, side := range []string{board.WAL(db), board.Journal(db)} {
+			if fi, err := os.Stat(side); err == nil && fi.Size() > 0 {
+				r.problem(KindEmptyDB, "the database file is empty but %s holds %d bytes (SQLite would delete it)", filepath.Base(side), fi.Size())
+			}
+		}
+		return nil
+	}
+	if r.Header.Sane() {
+		return nil
+	}
+	main, err := os.ReadFile(db)
+	if err != nil {
+		return err
+	}
+	if _, err := newImage(main, wal, walPresent); errors.Is(err, ErrNotDatabase) {
+		r.problem(KindNotSQLite, "no page of the file is a SQLite b-tree page (text, random bytes or another format): nothing in it can be salvaged")
 	}
 	return nil
 }
@@ -252,6 +296,10 @@ func (r *CheckReport) checkSQLite(ctx context.Context, db string) error {
 	insp, err := migrate.Inspect(ctx, c)
 	if err != nil {
 		return r.sqliteErr("read schema", err)
+	}
+	if len(insp.Tables) == 0 && len(r.Problems) == 0 {
+		r.Empty = true // no tables at all: kanban initialises it
+		return nil
 	}
 	drift, err := migrate.Conformity(ctx, insp)
 	if err != nil {

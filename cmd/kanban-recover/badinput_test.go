@@ -174,17 +174,17 @@ func parseCases() []rcase {
 }
 
 // stateCodes are each verb's exit code on each board state: 1 when there
-// is nothing to work on (no file, a directory, no b-tree page at all), 3
-// from check for anything that is not a healthy board (a 0-byte file
-// too, which kanban would initialise), 0 where salvage finds rows and
-// swap and auto replace the damaged board. auto on a missing board has
-// nothing to do (0). snapshot refuses what SQLite calls damaged (3) and
-// fails on what is no board (1).
+// is nothing to work on (no file, a directory, no b-tree page at all: auto
+// names --fresh), 3 from check for anything damaged, 0 where salvage finds
+// rows and swap and auto replace the damaged board. auto on a missing
+// board has nothing to do (0); check and auto call a 0-byte file empty,
+// not damaged (0): kanban initialises it. snapshot refuses what SQLite
+// calls damaged (3) and fails on what is no board (1).
 var stateCodes = map[string]map[string]int{
 	"missing-dir":      {"check": 1, "salvage": 1, "diff": 1, "auto": 0, "swap": 1, "snapshot": 1},
 	"directory":        {"check": 1, "salvage": 1, "diff": 1, "auto": 1, "swap": 1, "snapshot": 1},
 	"not-sqlite":       {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
-	"zero-bytes":       {"check": 3, "salvage": 1, "diff": 0, "auto": 0, "swap": 0, "snapshot": 1},
+	"zero-bytes":       {"check": 0, "salvage": 1, "diff": 0, "auto": 0, "swap": 0, "snapshot": 1},
 	"truncated-header": {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
 	"truncated-half":   {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
 	"truncated-page1":  {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},

@@ -38,7 +38,7 @@ one of those commits while the connection lives.
 
 `die` starts a write transaction on a tiny page cache (cache_size=2), so
 SQLite spills changed pages into the database file before the commit,
-adds N long comments to TASK_ID, prints {"dying": true} and waits to be
+adds N long comments to TASK_ID ("-": the oldest task), prints {"dying": true} and waits to be
 killed: the writer that dies mid-transaction, leaving a hot -journal
 behind (in rollback mode).
 
@@ -311,6 +311,8 @@ def keep(conn, n):
 
 def die(conn, task_id, n):
     """Spill an uncommitted transaction into the database, then wait."""
+    if task_id == "-":
+        task_id = conn.execute("SELECT id FROM tasks ORDER BY created_at, id LIMIT 1").fetchone()[0]
     conn.execute("PRAGMA cache_size=2")
     conn.execute("BEGIN IMMEDIATE")
     for i in range(n):

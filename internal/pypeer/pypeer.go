@@ -324,7 +324,7 @@ func (k *Keeper) Close() error {
 }
 
 // DieInTxn makes the peer spill an uncommitted transaction of n long
-// comments on taskID into the database file and kills it there
+// comments on taskID ("-": the oldest task) into the database file and kills it there
 // (SIGKILL): on a rollback-mode board it leaves a hot -journal.
 func (p *Peer) DieInTxn(ctx context.Context, taskID string, n int) error {
 	cmd := p.Command(ctx, "die", taskID, strconv.Itoa(n))

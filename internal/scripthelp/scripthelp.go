@@ -22,6 +22,8 @@ import (
 	"github.com/kanbanshim/kanbanshim/fixtures"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	mcli "github.com/kanbanshim/kanbanshim/migrate/cli"
+	rcli "github.com/kanbanshim/kanbanshim/recover/cli"
 	kcli "github.com/kanbanshim/kanbanshim/shim/cli"
 )
 
@@ -30,6 +32,23 @@ func KanbanMain() {
 	ctx, stop := lockd.Drain(context.Background())
 	app := kcli.NewApp()
 	code := kcli.Exit(ctx, kcli.Run(ctx, app, os.Args[1:]), app.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// MigrateMain and RecoverMain run the real kanban-migrate and
+// kanban-recover CLIs, as their mains do, so that one suite can drive all
+// three binaries on the same board.
+func MigrateMain() {
+	ctx, stop := lockd.Drain(context.Background())
+	code := mcli.Exit(ctx, mcli.Run(ctx, mcli.NewApp(), os.Args[1:]), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func RecoverMain() {
+	ctx, stop := lockd.Drain(context.Background())
+	code := rcli.Exit(ctx, rcli.Run(ctx, rcli.NewApp(), os.Args[1:]), os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -56,14 +75,23 @@ func Command(fn func(args []string) error) func() {
 //	damage DB TABLE               zero every page of TABLE's b-tree and of its
 //	                              indexes in the file DB (checkpoint a WAL board first)
 //	kanban …                      the real kanban CLI
+//	kanban-migrate …, kanban-recover …
+//	                              the real kanban-migrate and kanban-recover
+//
+// and the DamageCommands (pykeep, pydie, scribble, flipframe).
 func Commands(more map[string]func()) map[string]func() {
 	m := map[string]func(){
-		"kanban":      KanbanMain,
-		"waitfile":    Command(WaitFile),
-		"expect-exit": Command(ExpectExit),
-		"sqlq":        Command(Sqlq),
-		"dircount":    Command(DirCount),
-		"damage":      Command(Damage),
+		"kanban":         KanbanMain,
+		"kanban-migrate": MigrateMain,
+		"kanban-recover": RecoverMain,
+		"waitfile":       Command(WaitFile),
+		"expect-exit":    Command(ExpectExit),
+		"sqlq":           Command(Sqlq),
+		"dircount":       Command(DirCount),
+		"damage":         Command(Damage),
+	}
+	for k, v := range DamageCommands() {
+		m[k] = v
 	}
 	for k, v := range more {
 		m[k] = v

@@ -6,8 +6,9 @@ package shq
 import "strings"
 
 // Quote returns s as one shell word: unchanged when every byte is safe
-// (letters, digits and _@%+=:,./-), else in single quotes, each ' written
-// as '\''. The empty string is ''.
+// (letters, digits and _@%+=:,./-), else in single quotes, with each
+// single quote inside written as quote, backslash, quote, quote. The
+// empty string becomes a pair of single quotes.
 func Quote(s string) string {
 	if s != "" && strings.IndexFunc(s, unsafe) < 0 {
 		return s

@@ -1,6 +1,9 @@
 package sqlitefile
 
-import "io"
+import (
+	"io"
+	"os"
+)
 
 // PageAccept is an extra test a caller may put on a candidate page while
 // page sizes are scored (nil: Consistent alone).
@@ -75,4 +78,30 @@ func HasBTreePages(r io.ReaderAt, size int64) bool {
 		}
 	}
 	return false
+}
+
+// NotADatabase reports whether the file at db holds nothing SQLite could
+// read or a salvage could recover: no page of it parses as a b-tree page
+// (HasBTreePages) and no valid -wal header at wal gives another way in.
+// A text file, random bytes or a truncated stub are not databases; a
+// board with only its header damaged is.
+func NotADatabase(db, wal string) bool {
+	f, err := os.Open(db)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || HasBTreePages(f, fi.Size()) {
+		return false
+	}
+	if w, err := os.Open(wal); err == nil {
+		head := make([]byte, WALHeaderSize)
+		n, _ := io.ReadFull(w, head)
+		w.Close()
+		if ParseWALHeader(head[:n]).HeaderValid {
+			return false
+		}
+	}
+	return true
 }

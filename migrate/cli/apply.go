@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,6 +46,7 @@ func (v *applyVerb) check() error {
 type applyJSON struct {
 	Board  *string `json:"board"`
 	Result string  `json:"result"`
+	Empty  bool    `json:"empty,omitempty"` // a zero-byte file: kanban initialises it
 	*migrate.Report
 	Backup *string `json:"backup"` // null when none was written
 	Error  string  `json:"error,omitempty"`
@@ -65,6 +67,13 @@ func (v *applyVerb) run(ctx context.Context, a *App, t target) (any, error) {
 		o.BackupDir = t.Backups()
 	}
 	rep, err := migrate.Upgrade(ctx, t.DB, o)
+	if errors.Is(err, migrate.ErrEmptyBoard) {
+		if !v.json {
+			fmt.Fprintf(a.Stdout, "%s: %s; nothing to do\n", t.Describe(), emptyNote)
+		}
+		return applyJSON{Board: t.SlugOrNil(), Result: "nothing to do", Empty: true, Report: &migrate.Report{DB: t.DB, Steps: []migrate.Step{}, NothingToDo: true}}, nil
+	}
+	err = a.explain(t, err)
 	if rep == nil {
 		rep = &migrate.Report{DB: t.DB}
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -19,6 +20,7 @@ type planJSON struct {
 	Board *string        `json:"board"`
 	DB    string         `json:"db_path"`
 	Steps []migrate.Step `json:"steps"`
+	Empty bool           `json:"empty,omitempty"` // a zero-byte file: kanban initialises it
 	Error string         `json:"error,omitempty"`
 }
 
@@ -30,6 +32,13 @@ func (v *planVerb) run(ctx context.Context, a *App, t target) (any, error) {
 		return planJSON{Board: t.SlugOrNil(), DB: t.DB, Steps: []migrate.Step{}}, nil
 	}
 	steps, err := migrate.PlanUpgrade(ctx, t.DB, a.now(), a.busyTimeout())
+	if errors.Is(err, migrate.ErrEmptyBoard) {
+		if !v.json {
+			fmt.Fprintf(a.Stdout, "-- %s: %s; nothing to plan\n", t.Describe(), emptyNote)
+		}
+		return planJSON{Board: t.SlugOrNil(), DB: t.DB, Steps: []migrate.Step{}, Empty: true}, nil
+	}
+	err = a.explain(t, err)
 	if steps == nil {
 		steps = []migrate.Step{}
 	}

@@ -35,7 +35,7 @@ func (v *statusVerb) run(ctx context.Context, a *App, t target) (any, error) {
 		return statusJSON{Board: t.SlugOrNil(), DB: t.DB, Status: &migrate.Status{Generation: "none", Description: "no database file"}}, nil
 	}
 	st, err := migrate.StatusOf(ctx, t.DB, a.now(), a.busyTimeout())
-	if err != nil {
+	if err = a.explain(t, err); err != nil {
 		return statusJSON{Board: t.SlugOrNil(), DB: t.DB, Status: &migrate.Status{}, Error: oneLine(err.Error())}, err
 	}
 	if !v.json {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/recover"
 )
 
@@ -15,12 +16,14 @@ type autoVerb struct {
 	jsonFlag
 	snapshotChoice
 	quick bool
+	fresh bool
 }
 
 func (c *autoVerb) flags(fs *pflag.FlagSet) {
 	c.jsonFlag.register(fs)
 	c.snapshotChoice.register(fs)
 	fs.BoolVar(&c.quick, "quick", false, "check with quick_check instead of integrity_check (misses index-content damage)")
+	fs.BoolVar(&c.fresh, "fresh", false, "when nothing can be salvaged (not a SQLite file), quarantine it and start a fresh board")
 }
 
 func (c *autoVerb) args(args []string) error {
@@ -45,9 +48,16 @@ func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	}
 	rep, err := recover.Auto(ctx, recover.AutoOptions{DBPath: t.DB, QuarantineDir: t.Quarantine(), Quick: c.quick,
 		LeaseTimeout: a.leaseTimeout(), BusyTimeout: a.busyTimeout(), JournalMode: a.journalMode(),
-		Progress: a.progress(), Now: a.Now, SnapshotDir: dir, SnapshotPath: snap})
-	if errors.Is(err, recover.ErrBoardBusy) {
-		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t))
+		Progress: a.progress(), Now: a.Now, SnapshotDir: dir, SnapshotPath: snap, Fresh: c.fresh})
+	switch {
+	case errors.Is(err, recover.ErrBoardBusy):
+		flags := []string{}
+		if c.fresh {
+			flags = append(flags, board.FreshFlag)
+		}
+		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t, flags...))
+	case errors.Is(err, recover.ErrNothingToSalvage):
+		err = fmt.Errorf("%w. To move it into quarantine and start a fresh board run: %s", err, fixCommand(t, board.FreshFlag))
 	}
 	if rep != nil && err != nil {
 		rep.Error = oneLine(err.Error())
@@ -65,6 +75,9 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		a.out("%s: no database; nothing to do", t.Describe())
 		a.printNotes(r.Notes)
 		return
+	case recover.StatusEmpty:
+		a.out("%s: %s; nothing to repair", t.Describe(), emptyVerdict(r.Check))
+		return
 	case recover.StatusHealthy:
 		a.out("%s: healthy (%s); nothing to repair", t.Describe(), r.Check.Mode)
 		a.printNotes(r.Notes)
@@ -74,9 +87,12 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		if r.Restored != nil && r.Restored.RowsRestored > 0 {
 			restored = " (restored from a snapshot: " + r.Restored.Headline() + ")"
 		}
-		if r.WithLoss {
+		switch {
+		case r.Action == recover.ActionFresh:
+			a.out("%s: started fresh: nothing could be salvaged; the file is kept in quarantine", t.Describe())
+		case r.WithLoss:
 			a.out("%s: repaired with loss: %s%s", t.Describe(), r.Loss.Headline(), restored)
-		} else {
+		default:
 			a.out("%s: repaired%s", t.Describe(), restored)
 		}
 	default:

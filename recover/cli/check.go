@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/recover"
 )
 
@@ -69,6 +70,10 @@ func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 // printCheck is check's text output: a verdict line, the problems, the
 // warnings, and the command that repairs the board.
 func (a *App) printCheck(t target, r *recover.CheckReport) {
+	if r.Empty {
+		a.out("%s: %s", t.Describe(), emptyVerdict(r))
+		return
+	}
 	if r.Healthy {
 		a.out("%s: healthy (%s)", t.Describe(), r.Mode)
 	} else {
@@ -83,9 +88,21 @@ func (a *App) printCheck(t target, r *recover.CheckReport) {
 	} else if d := r.Marker; d != nil {
 		a.out("  marked damaged (%s): kanban writes nothing to the board until it is repaired", d.Summary())
 	}
-	if !r.Healthy || r.Marker != nil {
+	switch {
+	case r.Has(recover.KindNotSQLite):
+		a.out("To move it into quarantine and start a fresh board run: %s", fixCommand(t, board.FreshFlag))
+	case !r.Healthy || r.Marker != nil:
 		a.out("To repair it run: %s", fixCommand(t))
 	}
+}
+
+// emptyVerdict is what check and auto say about a board with nothing in
+// it: not damaged, kanban initialises it on first use.
+func emptyVerdict(r *recover.CheckReport) string {
+	if r != nil && r.FileSize > 0 {
+		return "empty (no tables): not a board yet; kanban initialises it on first use"
+	}
+	return "empty (0 bytes): not a board yet; kanban initialises it on first use"
 }
 
 func (a *App) printProblems(indent string, ps []recover.Problem) {

@@ -48,7 +48,7 @@ the board's write lease, and never while another process has it open.
 verbs:
   check [--full]           check a copy: header, -wal, -shm, quick_check (integrity_check
                            with --full), schema, board invariants
-                           (exit 0 healthy, 3 damaged, 1 could not check)
+                           (exit 0 healthy or empty, 3 damaged, 1 could not check)
   salvage --out NEW.db     read every row that can be read into a fresh board at NEW.db,
                            then restore the rows it could not read from the newest
                            verified snapshot (--no-snapshot: none; --snapshot PATH: that
@@ -59,12 +59,14 @@ verbs:
   swap NEW [--force]       verify NEW and put it in place of the board; the original
                            db, -wal and -shm go to <board dir>/quarantine/<time>-<hash>/
                            (--force: even while other processes have the board open)
-  auto [--quick]           check (integrity_check; --quick: quick_check); if the file is
+  auto [--quick] [--fresh] check (integrity_check; --quick: quick_check); if the file is
                            damaged: REINDEX in place for index-only damage, else salvage
                            (restoring from a snapshot as salvage does), verify, diff and
-                           swap; then check again
-                           (exit 0 healthy or repaired, 1 failed, 4 another maintenance
-                           holds the board)
+                           swap; then check again. --fresh: when nothing can be salvaged
+                           (not a SQLite file), quarantine it and swap in a fresh, empty
+                           board
+                           (exit 0 healthy, empty or repaired, 1 failed, 4 another
+                           maintenance holds the board)
   snapshot                 copy a healthy board (one read transaction, no write lease),
                            verify the copy with integrity_check, keep it in
                            <board dir>/snapshots/; keep the newest kanban.snapshot_keep (3)

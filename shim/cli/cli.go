@@ -209,6 +209,7 @@ func (a *App) storeOptions() store.Options {
 		QuarantineDir:  quarantineDir(a.boards, slug, a.dbPath()),
 		Board:          repairBoard(a.Env, slug),
 		ReadOnly:       a.delegatedChild(),
+		ReadVerb:       !a.mutating,
 		Now:            a.Now,
 		Hooks:          a.Hooks,
 		Paths: store.Paths{

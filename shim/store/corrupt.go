@@ -10,6 +10,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 )
 
 // CorruptError is a board we refuse to open. Its message keeps upstream's
@@ -95,7 +96,9 @@ func (s *Store) corrupt(cause error) error {
 	}
 	snap, _ := board.QuarantineCopy(s.path, s.opts.QuarantineDir, "detected", s.clock())
 	s.markDamaged(reason, snap)
-	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, Err: cause}
+	var he *HeaderError
+	notDB := errors.As(cause, &he) && sqlitefile.NotADatabase(s.path, board.WAL(s.path))
+	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, NotSQLite: notDB, Err: cause}
 }
 
 // HeaderError is an invalid SQLite header, found before SQLite opens it.

@@ -32,10 +32,14 @@ const DefaultBusyTimeout = home.DefaultBusyTimeout
 //
 // The discipline, in order: refuse a path that is not a regular file;
 // check the header of an existing file without SQLite (a damaged board is
-// never re-initialised); hold the open guard; open SQLite; read the
-// journal mode and never re-issue or change it on an existing file; choose
-// the mode of a new file under the init lock; set upstream's PRAGMAs; bring
-// the schema up to date under the init lock and the write lease.
+// never re-initialised; a zero-byte one next to a -wal or -journal that
+// holds data is damaged, not empty); hold the open guard; open SQLite with
+// checkpoint-on-close off (a read-only command reads a board with a hot
+// -journal through a private copy instead); read the journal mode and
+// never re-issue or change it on an existing file; choose the mode of a
+// new file under the init lock; set upstream's PRAGMAs; check the -wal's
+// frame chain and the b-tree root pages (migrate.CheckFiles); bring the
+// schema up to date under the init lock and the write lease.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s, err := open(ctx, path, opts)
 	if err != nil {
@@ -66,6 +70,11 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	if exists && size > 0 {
 		if err := checkHeader(path); err != nil {
 			return s, s.corrupt(err)
+		}
+	}
+	if exists && size == 0 {
+		if err := checkEmpty(path); err != nil {
+			return s, s.damaged(err)
 		}
 	}
 	if !exists && opts.ReadOnly {
@@ -106,8 +115,16 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 			return s, &SwapPendingError{Path: path, Board: opts.Board}
 		}
 	}
-	if err := s.openConn(ctx, exists); err != nil {
-		return s, err
+	copied := false
+	if opts.ReadVerb && exists && size > 0 {
+		if copied, err = s.openHotCopy(ctx); err != nil {
+			return s, err
+		}
+	}
+	if !copied {
+		if err := s.openConn(ctx, exists); err != nil {
+			return s, err
+		}
 	}
 	s.lease = lockd.NewLease(path)
 	if err := s.settleJournalMode(ctx, (!exists || size == 0) && s.damage == nil); err != nil {
@@ -116,7 +133,12 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	if err := s.pragmas(); err != nil {
 		return s, s.classify(err)
 	}
-	if !opts.ReadOnly && s.damage == nil {
+	if exists && size > 0 && !copied {
+		if err := s.checkFiles(ctx); err != nil {
+			return s, err
+		}
+	}
+	if !opts.ReadOnly && !copied && s.damage == nil {
 		if err := s.ensureSchema(ctx); err != nil {
 			return s, s.classify(err)
 		}
@@ -203,6 +225,9 @@ func (s *Store) openConn(ctx context.Context, exists bool) error {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
 	s.conn = c
+	if err := noCheckpointOnClose(c); err != nil {
+		return err
+	}
 	if err := c.BusyTimeout(s.opts.BusyTimeout); err != nil {
 		return err
 	}
@@ -265,7 +290,7 @@ func (s *Store) initJournalMode(ctx context.Context, fsType host.FSInfo) error {
 		return fmt.Errorf("set journal mode of new board: %w", err)
 	}
 	s.mode = strings.ToLower(got)
-	s.created = true
+	s.created, s.wrote = true, true
 	if why != "" {
 		s.log.Info("note: new board created in " + s.mode + " mode: " + why)
 	}
@@ -319,7 +344,10 @@ func (s *Store) pragmas() error {
 // cannot double-apply. A file with tables but no tasks table is refused:
 // an empty board is never created inside a damaged or foreign database.
 func (s *Store) ensureSchema(ctx context.Context) error {
-	_, err := migrate.Ensure(ctx, s.conn, migrate.EnsureOptions{DB: s.path, Lease: s.lease, LeaseTimeout: s.opts.LeaseTimeout, Now: s.now()})
+	steps, err := migrate.Ensure(ctx, s.conn, migrate.EnsureOptions{DB: s.path, Lease: s.lease, LeaseTimeout: s.opts.LeaseTimeout, Now: s.now()})
+	if len(steps) > 0 {
+		s.wrote = true
+	}
 	if errors.Is(err, migrate.ErrForeignFile) {
 		return s.corrupt(fmt.Errorf("file has tables but no tasks table; refusing to create a board inside it"))
 	}

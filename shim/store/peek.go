@@ -10,7 +10,8 @@ import (
 )
 
 // PeekCounts counts a board's tasks by status without creating, migrating
-// or writing anything (for listings of every board). A missing file counts
+// or writing anything (for listings of every board): no checkpoint on
+// close, and a hot -journal is rolled back only in a private copy. A missing file counts
 // as empty; an unreadable one returns its error.
 func PeekCounts(ctx context.Context, path string) (map[string]int64, int64, error) {
 	counts := map[string]int64{}
@@ -21,9 +22,20 @@ func PeekCounts(ctx context.Context, path string) (map[string]int64, int64, erro
 	if err := checkHeader(path); err != nil {
 		return counts, 0, err
 	}
-	c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY)
+	c, dir, err := hotCopyConn(ctx, path)
 	if err != nil {
 		return counts, 0, err
+	}
+	if c != nil {
+		defer os.RemoveAll(dir)
+	} else {
+		if c, err = sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY); err != nil {
+			return counts, 0, err
+		}
+		if err := noCheckpointOnClose(c); err != nil {
+			c.Close()
+			return counts, 0, err
+		}
 	}
 	defer c.Close()
 	c.SetInterrupt(ctx)

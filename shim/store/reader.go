@@ -14,8 +14,9 @@ import (
 )
 
 // OpenRead opens an existing board for reading only: it never creates the
-// file, never runs schema initialisation and cannot write (Write refuses),
-// so it takes no write lease. Long-running readers such as `tail` and
+// file, never runs schema initialisation, cannot write (Write refuses) and
+// never checkpoints, so it takes no write lease; a hot -journal is read
+// through a private copy, and damage the open-time checks find fails it. Long-running readers such as `tail` and
 // `watch` open one per poll and close it again, so they never pin a board
 // that a maintenance swap is waiting for, and they see a swapped-in file
 // at the next poll.
@@ -39,6 +40,8 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 		if err := checkHeader(path); err != nil {
 			return nil, s.corrupt(err)
 		}
+	} else if err := checkEmpty(path); err != nil {
+		return nil, s.damaged(err)
 	}
 	s.damage, _ = board.ReadDamage(path)
 	defer func() {
@@ -51,11 +54,22 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return nil, gerr
 	}
-	// Read-write without CREATE: WAL readers need the -shm, and a board
-	// that vanished between polls must not come back empty.
-	c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READWRITE)
+	c, dir, err := hotCopyConn(ctx, path)
 	if err != nil {
 		return nil, s.classify(err)
+	}
+	if c != nil {
+		s.hotCopy = dir
+	} else {
+		// Read-write without CREATE: WAL readers need the -shm, and a
+		// board that vanished between polls must not come back empty.
+		if c, err = sqlite3.OpenFlags(path, sqlite3.OPEN_READWRITE); err != nil {
+			return nil, s.classify(err)
+		}
+		if err := noCheckpointOnClose(c); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	s.conn = c
 	if err := c.BusyTimeout(opts.BusyTimeout); err != nil {
@@ -64,6 +78,11 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 	c.SetInterrupt(ctx)
 	if err := c.Exec("PRAGMA cell_size_check=ON"); err != nil {
 		return nil, s.classify(err)
+	}
+	if size > 0 && s.hotCopy == "" {
+		if err := s.checkFiles(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -25,6 +25,9 @@ func (s *Store) RecomputeReady(ctx context.Context, failureLimit int64) (int, er
 	if failureLimit <= 0 {
 		failureLimit = DefaultFailureLimit
 	}
+	if s.hotCopy != "" {
+		return 0, nil // reading a private copy: promotion is left to the next writer
+	}
 	cands, err := s.promotable(failureLimit)
 	if err != nil || len(cands) == 0 {
 		return 0, s.classify(err)

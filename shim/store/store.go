@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -62,6 +63,12 @@ type Options struct {
 	Board string
 	// ReadOnly opens without creating or migrating (delegated children).
 	ReadOnly bool
+	// ReadVerb says the command only reads (list, show, stats, …): a hot
+	// -journal (a writer died mid-transaction) is then read through a
+	// private copy in which SQLite rolls it back, never rolled back in
+	// the board. A schema migration still runs (upstream initialises on
+	// every call), as a writer, under the lease.
+	ReadVerb bool
 	// Logger receives notes and warnings (nil: discard).
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
@@ -108,6 +115,12 @@ type Store struct {
 	roReason string
 	// damage is the board's damage marker as Open found it (nil: none).
 	damage *board.Damage
+	// wrote says this store committed a write: only then may closing the
+	// connection checkpoint the -wal (see Close).
+	wrote bool
+	// hotCopy is the private directory holding a copy of a board with a
+	// hot -journal, which this store reads instead of the board.
+	hotCopy string
 }
 
 // Path is the board database file.
@@ -136,10 +149,14 @@ func (s *Store) clock() time.Time {
 	return time.Now()
 }
 
-// Close closes the connection (SQLite runs a passive checkpoint as the
-// last connection closes, unless the board is marked damaged: then
-// nothing is written back) and releases the open guard. It keeps the
+// Close closes the connection and releases the open guard. It keeps the
 // first error.
+//
+// Every connection is opened with checkpoint-on-close off, so closing
+// never copies the -wal into the database or deletes it. A store that
+// committed a write to a board without a damage marker turns it back on
+// first: SQLite then checkpoints (and removes the -wal) as the last
+// connection closes, as upstream's writers do. Read-only work never does.
 func (s *Store) Close() error {
 	if s == nil {
 		return nil
@@ -147,8 +164,8 @@ func (s *Store) Close() error {
 	var err error
 	if s.conn != nil {
 		s.conn.SetInterrupt(context.Background())
-		if s.Refuse() != nil {
-			_, _ = s.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+		if s.mayCheckpoint() {
+			_, _ = s.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, false)
 		}
 		err = s.conn.Close()
 		s.conn = nil
@@ -157,14 +174,28 @@ func (s *Store) Close() error {
 		err = errors.Join(err, s.guard.Close())
 		s.guard = nil
 	}
+	if s.hotCopy != "" {
+		err = errors.Join(err, os.RemoveAll(s.hotCopy))
+		s.hotCopy = ""
+	}
 	return err
 }
 
+// mayCheckpoint reports whether this store may checkpoint the board: it
+// wrote, it is the board itself (not a private copy), and no damage
+// marker says the board is damaged.
+func (s *Store) mayCheckpoint() bool { return s.wroteBoard() && s.Refuse() == nil }
+
+// wroteBoard reports whether this store committed a write to the board
+// itself (not a private copy) in WAL mode, where a checkpoint has work.
+func (s *Store) wroteBoard() bool { return s.wrote && s.hotCopy == "" && s.mode == "wal" }
+
 // CheckpointPassive runs PRAGMA wal_checkpoint(PASSIVE): copies what it
 // can from the WAL without waiting on readers or writers (the dispatcher
-// does it after a tick that wrote).
+// does it after a tick that wrote). Like Close, it does nothing unless
+// this store wrote; on a board with a damage marker it refuses.
 func (s *Store) CheckpointPassive() error {
-	if s.mode != "wal" {
+	if !s.wroteBoard() {
 		return nil
 	}
 	if err := s.Refuse(); err != nil {

@@ -77,6 +77,7 @@ func (s *Store) Write(ctx context.Context, op string, fn func() error) (err erro
 	if err := s.retryBusy(ctx, "COMMIT"); err != nil {
 		return s.classify(fmt.Errorf("commit: %w", err))
 	}
+	s.wrote = true
 	return nil
 }
 

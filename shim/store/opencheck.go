@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/migrate"
+)
+
+// What every open does so that reading a board never writes it, and a
+// board SQLite would silently show wrong is refused instead.
+
+// noCheckpointOnClose turns SQLite's checkpoint-on-close off for c: the
+// last connection to close would otherwise copy the -wal into the
+// database and delete it, a write, and on a damaged board one that makes
+// it worse. Writers turn it back on at Close (Store.mayCheckpoint).
+func noCheckpointOnClose(c *sqlite3.Conn) error {
+	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
+		return fmt.Errorf("turn off checkpoint on close: %w", err)
+	}
+	return nil
+}
+
+// checkFiles runs the open-time damage checks (migrate.CheckFiles) before
+// anything is written: a -wal whose frame chain breaks with intact
+// commits after the break (always), and the root page of every table and
+// index (unless a damage marker already says the board is damaged).
+// Damage records the marker, keeps a forensic snapshot and fails the open
+// with a *CorruptError naming the repair command.
+func (s *Store) checkFiles(ctx context.Context) error {
+	d, _ := board.ReadDamage(s.path)
+	err := migrate.CheckFiles(ctx, s.conn, s.path, d == nil)
+	var de *migrate.DamageError
+	if errors.As(err, &de) {
+		return s.damaged(de)
+	}
+	return s.classify(err)
+}
+
+// damaged is s.corrupt for damage this process detected: it also records
+// the damage marker, so that no kanbanshim process writes the board until
+// it is repaired.
+func (s *Store) damaged(cause error) error {
+	err := s.corrupt(cause)
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		_, _, _ = board.RecordDamage(s.path, board.Damage{Seen: ce.Reason, Snapshot: ce.Snapshot})
+	}
+	return err
+}
+
+// EmptyDBError is a zero-byte database next to a -wal or -journal that
+// holds data: not an empty board. SQLite would delete that sidecar on
+// open (it treats a zero-byte database as new), losing what it holds.
+type EmptyDBError struct {
+	Sidecar string
+	Size    int64
+}
+
+func (e *EmptyDBError) Error() string {
+	return fmt.Sprintf("the database file is empty but %s holds %d bytes (SQLite would delete it)", e.Sidecar, e.Size)
+}
+
+// checkEmpty refuses a zero-byte board whose -wal or -journal is not
+// empty.
+func checkEmpty(path string) error {
+	for _, side := range []string{board.WAL(path), board.Journal(path)} {
+		if fi, err := os.Stat(side); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			return &EmptyDBError{Sidecar: side, Size: fi.Size()}
+		}
+	}
+	return nil
+}
+
+// hotCopyWait bounds the wait for SQLite's SHARED lock while a hot
+// -journal is copied.
+const hotCopyWait = 5 * time.Second
+
+// openHotCopy serves a read verb on a board with a hot -journal (see
+// hotCopyConn): the store reads the private copy, read-only, and says so
+// in one line. The board keeps its -journal for its next writer. ok is
+// false when the journal was not hot after all, or when the board needs a
+// schema migration: the command is then a writer, and opens the board.
+func (s *Store) openHotCopy(ctx context.Context) (ok bool, err error) {
+	c, dir, err := hotCopyConn(ctx, s.path)
+	if err != nil || c == nil {
+		return false, s.classify(err)
+	}
+	steps, err := migrate.Plan(ctx, c, migrate.Options{Now: s.now()})
+	if err != nil || len(steps) > 0 {
+		c.Close()
+		os.RemoveAll(dir)
+		return false, s.classify(err)
+	}
+	s.conn, s.hotCopy = c, dir
+	s.opts.ReadOnly = true
+	s.roReason = "board " + s.path + " has an interrupted transaction that its next writer rolls back; this command only read a copy"
+	s.log.Warn("note: " + s.path + " has an interrupted transaction (a writer died mid-write); showing the board without it, read from a private copy; the next write rolls it back in the board")
+	return true, nil
+}
+
+// hotCopyConn opens a private copy of the board at path when it has a hot
+// -journal (a writer died mid-transaction): the db and its -journal are
+// copied under SQLite's SHARED lock into a new directory dir, where SQLite
+// rolls the transaction back on the first read. SQLite would do that in
+// the board itself, a write that read-only work must not do. c is nil
+// when there is no hot -journal; the caller removes dir after closing c.
+func hotCopyConn(ctx context.Context, path string) (c *sqlite3.Conn, dir string, err error) {
+	if hot, err := board.HotJournal(path); err != nil || !hot {
+		return nil, "", err
+	}
+	dir, err = os.MkdirTemp("", "kanban-read-*")
+	if err != nil {
+		return nil, "", fmt.Errorf("private copy of a board with a hot -journal: %w", err)
+	}
+	copied, err := board.CopyHotJournal(path, dir, hotCopyWait)
+	if err == nil && copied != "" {
+		c, err = sqlite3.OpenFlags(copied, sqlite3.OPEN_READWRITE)
+	}
+	if err != nil || c == nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	c.SetInterrupt(ctx)
+	return c, dir, nil
+}
