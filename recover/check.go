@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -122,8 +121,9 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	switch {
 	case r.FileSize == 0 && len(r.Problems) == 0:
 		r.Empty = true // SQLite's empty database: nothing to look at
-	case r.Has(KindNotSQLite):
-		// SQLite would only say "file is not a database".
+	case r.Has(KindNotSQLite), r.Has(KindEmptyDB):
+		// SQLite would only say "file is not a database", or delete the
+		// sidecar and see an empty database.
 	default:
 		if err := r.checkSQLite(ctx, sc.DB); err != nil {
 			return nil, fmt.Errorf("check: %w", err)
@@ -173,9 +173,9 @@ func (r *CheckReport) checkFiles(db string) error {
 // would delete that sidecar, a salvage reads it.
 func (r *CheckReport) checkSalvageable(db string, wal []byte, walPresent bool) error {
 	if r.FileSize == 0 {
-		for _, side := range []string{board.WAL(db), board.Journal(db)} {
-			if fi, err := os.Stat(side); err == nil && fi.Size() > 0 {
-				r.problem(KindEmptyDB, "the database file is empty but %s holds %d bytes (SQLite would delete it)", filepath.Base(side), fi.Size())
+		for _, suf := range []string{board.WALSuffix, board.JournalSuffix} {
+			if fi, err := os.Stat(db + suf); err == nil && fi.Size() > 0 {
+				r.problem(KindEmptyDB, "the database file is empty but its %s holds %d bytes (SQLite would delete it)", suf, fi.Size())
 			}
 		}
 		return nil

@@ -64,7 +64,7 @@ func (s *swapper) commit() error {
 	if err := board.Finish(s.fs, s.db, s.set.dir); err != nil {
 		// The journal stays and the board may still be blocked: the
 		// next kanban, Swap or Auto finishes the job.
-		return errors.Join(fmt.Errorf("swapped, but the original -wal/-shm/-journal are still at %s* (run kanban-recover auto): %w",
+		return errors.Join(fmt.Errorf("swapped, but the original -wal/-shm/-journal are still at %s* (the next kanban command or kanban-recover auto finishes the swap): %w",
 			board.HoldPath(s.db, ""), err), serr)
 	}
 	if serr != nil {
@@ -80,7 +80,7 @@ func (s *swapper) commit() error {
 // be unblocked the journal stays, so the next run finishes the job.
 func (s *swapper) rollback(cause error) error {
 	if err := board.Unblock(s.fs, s.db); err != nil {
-		return errors.Join(cause, fmt.Errorf("put the board's files back (run kanban-recover auto): %w", err))
+		return errors.Join(cause, fmt.Errorf("put the board's files back (the next kanban command or kanban-recover auto undoes the swap): %w", err))
 	}
 	if err := s.fs.SyncDir(s.dir); err != nil {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("fsync %s: %v", s.dir, err))
@@ -89,7 +89,7 @@ func (s *swapper) rollback(cause error) error {
 	if err := s.fs.Remove(pending); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// The journal outlives us: keep the set and the staged file it
 		// names, so the next resolve sees exactly this state and undoes it.
-		return errors.Join(cause, fmt.Errorf("remove %s (run kanban-recover auto): %w", pending, err))
+		return errors.Join(cause, fmt.Errorf("remove %s (the next kanban command or kanban-recover auto undoes the swap): %w", pending, err))
 	}
 	return s.abort(cause)
 }

@@ -58,6 +58,8 @@ func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
 		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t, flags...))
 	case errors.Is(err, recover.ErrNothingToSalvage):
 		err = fmt.Errorf("%w. To move it into quarantine and start a fresh board run: %s", err, fixCommand(t, board.FreshFlag))
+	default:
+		err = nameResolve(t, err)
 	}
 	if rep != nil && err != nil {
 		rep.Error = oneLine(err.Error())

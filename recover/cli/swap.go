@@ -59,6 +59,7 @@ func (c *swapVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if errors.Is(err, recover.ErrBoardBusy) {
 		err = fmt.Errorf("%w (or use --force: they keep writing to the quarantined file)", err)
 	}
+	err = nameResolve(t, err)
 	res := result{}
 	if rep != nil {
 		obj := swapJSON{Board: t.SlugOrNil(), SwapReport: rep}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
+	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -28,6 +30,15 @@ type target = home.Target
 // fixCommand is the command that repairs t, as kanban prints it.
 func fixCommand(t target, flags ...string) string {
 	return board.RepairCommand(t.DB, t.Slug, flags...)
+}
+
+// nameResolve ends err with the command that resolves t's interrupted
+// swap, when a failed swap or auto left one behind.
+func nameResolve(t target, err error) error {
+	if err != nil && recover.SwapPending(t.DB) {
+		return fmt.Errorf("%w. To resolve the interrupted swap run: %s", err, fixCommand(t))
+	}
+	return err
 }
 
 // resolve turns the flags into targets (see home.Selector.Resolve).

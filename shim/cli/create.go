@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/shim/store"
 )
 
@@ -169,7 +170,7 @@ func (c *createCmd) run(ctx context.Context, a *App, args []string) error {
 	if t == nil {
 		// Committed, yet gone: deleted meanwhile, or a damaged board.
 		// Never exit 0 without the id a caller records.
-		return fmt.Errorf("created %s, but it was gone when read back (deleted meanwhile, or the board is damaged: run kanban-recover check)", id)
+		return fmt.Errorf("created %s, but it was gone when read back (deleted meanwhile, or the board is damaged: run %s)", id, board.CheckCommand(a.dbPath(), repairBoard(a.Env, a.board())))
 	}
 	if c.json {
 		a.printJSON(taskObject(t), false)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/py"
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 	"github.com/kanbanshim/kanbanshim/recover"
 )
 
@@ -103,6 +104,9 @@ func (a *App) printCorrupt(r *recover.RepairResult) {
 
 // recoverCommand names the kanban-recover invocation for this board.
 func (a *App) recoverCommand() string {
+	if sqlitefile.NotADatabase(a.dbPath(), board.WAL(a.dbPath())) {
+		return board.RepairCommand(a.dbPath(), repairBoard(a.Env, a.board()), board.FreshFlag)
+	}
 	return board.RepairCommand(a.dbPath(), repairBoard(a.Env, a.board()))
 }
 
