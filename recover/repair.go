@@ -15,6 +15,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
 // repairBusyTimeout is upstream's SQLite busy_timeout, Repair's default.
@@ -155,6 +156,17 @@ func (r *repairer) run(ctx context.Context) error {
 		return r.refused(err)
 	}
 	defer r.close()
+	var de *migrate.DamageError
+	if err := migrate.CheckFiles(ctx, r.conn, r.path, true); errors.As(err, &de) {
+		// A broken -wal chain passes integrity_check (SQLite shows the
+		// board without the commits after the break): report it.
+		r.res.Status = RepairCorrupt
+		r.res.Messages = []string{de.Detail}
+		r.snapshot()
+		return nil
+	} else if err != nil {
+		return r.refused(err)
+	}
 	msgs, err := r.integrity()
 	if err != nil {
 		return r.refused(err)
@@ -204,9 +216,16 @@ func (r *repairer) refused(err error) error {
 	return nil
 }
 
+// open opens the board with checkpoint-on-close off: a check that finds
+// the board damaged must not fold the -wal into it as it closes (close
+// turns it back on after a REINDEX that left the board healthy).
 func (r *repairer) open(ctx context.Context) error {
 	c, err := sqlite3.OpenFlags(r.path, sqlite3.OPEN_READWRITE)
 	if err != nil {
+		return err
+	}
+	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
+		c.Close()
 		return err
 	}
 	r.conn = c
@@ -222,11 +241,11 @@ func (r *repairer) open(ctx context.Context) error {
 	return nil
 }
 
-// close closes the connection; while the board is corrupt it does not
-// checkpoint, so the -wal is not copied into a damaged file.
+// close closes the connection; only a board this repair wrote and left
+// healthy (and without a damage marker) is checkpointed as it closes.
 func (r *repairer) close() {
-	if r.res.Status == RepairCorrupt || board.Refuse(r.path, "") != nil {
-		_, _ = r.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true)
+	if r.res.Status == RepairRepaired && board.Refuse(r.path, "") == nil {
+		_, _ = r.conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, false)
 	}
 	r.conn.Close()
 }

@@ -98,16 +98,26 @@ func (a *App) printCorrupt(r *recover.RepairResult) {
 	if r.BackupPath != "" {
 		a.errLine("  corrupt copy quarantined at: %s", r.BackupPath)
 	}
+	if a.notADatabase() {
+		a.errLine("  Nothing in it can be salvaged: `%s` moves it (and its sidecars) into quarantine and starts a fresh board.", a.recoverCommand())
+		return
+	}
 	a.errLine("  Recover with `%s` (it salvages a copy into a fresh board, checks it and swaps it in; "+
 		"the damaged file is kept in quarantine) or move the file aside to start a new board.", a.recoverCommand())
 }
 
-// recoverCommand names the kanban-recover invocation for this board.
+// recoverCommand names the kanban-recover invocation for this board
+// (with --fresh when the file is not a database at all).
 func (a *App) recoverCommand() string {
-	if sqlitefile.NotADatabase(a.dbPath(), board.WAL(a.dbPath())) {
+	if a.notADatabase() {
 		return board.RepairCommand(a.dbPath(), repairBoard(a.Env, a.board()), board.FreshFlag)
 	}
 	return board.RepairCommand(a.dbPath(), repairBoard(a.Env, a.board()))
+}
+
+// notADatabase reports whether the board's file holds nothing to salvage.
+func (a *App) notADatabase() bool {
+	return sqlitefile.NotADatabase(a.dbPath(), board.WAL(a.dbPath()))
 }
 
 func head(s []string, n int) []string {
