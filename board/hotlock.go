@@ -9,6 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lockCmd runs one fcntl lock command (cmdGetLock or cmdSetLock) on the
+// bytes [start, start+n) of f.
+func lockCmd(f *os.File, cmd int, typ int16, start, n int64) (unix.Flock_t, error) {
+	lk := unix.Flock_t{Type: typ, Whence: 0, Start: start, Len: n}
+	for {
+		err := unix.FcntlFlock(f.Fd(), cmd, &lk)
+		if err != unix.EINTR {
+			return lk, err
+		}
+	}
+}
+
 // lockHeld reports whether any process (this one through another open
 // file) holds a lock on the bytes [start, start+n) of f.
 func lockHeld(f *os.File, start, n int64) (bool, error) {

@@ -89,7 +89,7 @@ func openBoard(ctx context.Context, path string, exclusive, read bool, busy time
 		return nil, fmt.Errorf("%s: %w", path, ErrSwapPending)
 	}
 	if read && !b.Empty {
-		if b.Conn, b.dir, err = hotJournalCopy(path); err != nil {
+		if b.Conn, b.dir, err = OpenHotCopy(ctx, path); err != nil {
 			return nil, err
 		}
 		b.Copy = b.Conn != nil
@@ -126,16 +126,21 @@ func openBoard(ctx context.Context, path string, exclusive, read bool, busy time
 	return b, nil
 }
 
-// hotJournalCopy opens a private copy of a board with a hot -journal
-// (board.CopyHotJournal); c is nil when the board has none.
-func hotJournalCopy(path string) (c *sqlite3.Conn, dir string, err error) {
+// OpenHotCopy opens a private copy of the board at path when it has a
+// hot -journal (a writer died mid-transaction): the db and its -journal
+// are copied under SQLite's SHARED lock (board.CopyHotJournal) into a new
+// directory dir, where SQLite rolls the transaction back on the first
+// read. SQLite would do that in the board itself, a write that read-only
+// work must not do. c is nil when there is no hot -journal; the caller
+// removes dir after closing c.
+func OpenHotCopy(ctx context.Context, path string) (c *sqlite3.Conn, dir string, err error) {
 	if hot, err := board.HotJournal(path); err != nil || !hot {
 		return nil, "", err
 	}
-	if dir, err = os.MkdirTemp("", "kanban-migrate-*"); err != nil {
-		return nil, "", err
+	if dir, err = os.MkdirTemp("", "kanban-read-*"); err != nil {
+		return nil, "", fmt.Errorf("private copy of a board with a hot -journal: %w", err)
 	}
-	copied, err := board.CopyHotJournal(path, dir, 5*time.Second)
+	copied, err := board.CopyHotJournal(path, dir, hotCopyWait)
 	if err == nil && copied != "" {
 		c, err = sqlite3.OpenFlags(copied, sqlite3.OPEN_READWRITE)
 	}
@@ -143,8 +148,13 @@ func hotJournalCopy(path string) (c *sqlite3.Conn, dir string, err error) {
 		os.RemoveAll(dir)
 		return nil, "", err
 	}
+	c.SetInterrupt(ctx)
 	return c, dir, nil
 }
+
+// hotCopyWait bounds the wait for SQLite's SHARED lock while a hot
+// -journal is copied.
+const hotCopyWait = 5 * time.Second
 
 // MarkWritten records that a write was committed through b: closing it
 // may then checkpoint the -wal (unless a damage marker exists).

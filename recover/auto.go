@@ -428,15 +428,7 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	} else {
 		a.rep.Diff = d
 	}
-	so := a.swapOptions()
-	so.NewPath, so.ExpectHash = out, a.hash
-	sw, err := Swap(ctx, so)
-	a.rep.Swap = sw
-	if err != nil {
-		return err
-	}
-	a.rep.Action = ActionSalvage
-	if err := a.recheck(ctx); err != nil {
+	if err := a.swapIn(ctx, out, ActionSalvage); err != nil {
 		return err
 	}
 	a.rep.WithLoss = sal.Loss.Lossy()
@@ -468,6 +460,16 @@ func (a *auto) startFresh(ctx context.Context, why string) error {
 	if _, err := writeOutput(ctx, &Extraction{}, nil, out, a.o.Now(), nil); err != nil {
 		return fmt.Errorf("create a fresh board: %w", err)
 	}
+	if err := a.swapIn(ctx, out, ActionFresh); err != nil {
+		return err
+	}
+	a.note("started fresh: %s", why)
+	return nil
+}
+
+// swapIn swaps the board at out in (verified, refused if the board changed
+// since the confirming check) as action, and checks the result.
+func (a *auto) swapIn(ctx context.Context, out, action string) error {
 	so := a.swapOptions()
 	so.NewPath, so.ExpectHash = out, a.hash
 	sw, err := Swap(ctx, so)
@@ -475,8 +477,7 @@ func (a *auto) startFresh(ctx context.Context, why string) error {
 	if err != nil {
 		return err
 	}
-	a.rep.Action = ActionFresh
-	a.note("started fresh: %s", why)
+	a.rep.Action = action
 	return a.recheck(ctx)
 }
 

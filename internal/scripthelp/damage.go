@@ -35,28 +35,29 @@ func DamageCommands() map[string]func() {
 	}
 }
 
-func peerFor(db string) (*pypeer.Peer, func(), error) {
+// peerCmd parses the arguments of a peer command, DB N and want-2 more
+// (usage says which), and makes a Python peer for DB; done removes its
+// script.
+func peerCmd(args []string, want int, usage string) (p *pypeer.Peer, n int, done func(), err error) {
+	if len(args) != want {
+		return nil, 0, nil, fmt.Errorf("usage: %s", usage)
+	}
+	if n, err = strconv.Atoi(args[1]); err != nil {
+		return nil, 0, nil, err
+	}
 	dir, err := os.MkdirTemp("", "pypeer-*")
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	p, err := pypeer.New(dir, db)
-	if err != nil {
+	if p, err = pypeer.New(dir, args[0]); err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	return p, func() { os.RemoveAll(dir) }, nil
+	return p, n, func() { os.RemoveAll(dir) }, nil
 }
 
 func pyKeep(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("usage: pykeep DB N DIR")
-	}
-	n, err := strconv.Atoi(args[1])
-	if err != nil {
-		return err
-	}
-	p, done, err := peerFor(args[0])
+	p, n, done, err := peerCmd(args, 3, "pykeep DB N DIR")
 	if err != nil {
 		return err
 	}
@@ -82,14 +83,7 @@ func pyKeep(args []string) error {
 }
 
 func pyDie(args []string) error {
-	if len(args) != 2 {
-		return fmt.Errorf("usage: pydie DB N")
-	}
-	n, err := strconv.Atoi(args[1])
-	if err != nil {
-		return err
-	}
-	p, done, err := peerFor(args[0])
+	p, n, done, err := peerCmd(args, 2, "pydie DB N")
 	if err != nil {
 		return err
 	}

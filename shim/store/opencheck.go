@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -78,17 +77,13 @@ func checkEmpty(path string) error {
 	return nil
 }
 
-// hotCopyWait bounds the wait for SQLite's SHARED lock while a hot
-// -journal is copied.
-const hotCopyWait = 5 * time.Second
-
 // openHotCopy serves a read verb on a board with a hot -journal (see
-// hotCopyConn): the store reads the private copy, read-only, and says so
+// migrate.OpenHotCopy): the store reads the private copy, read-only, and says so
 // in one line. The board keeps its -journal for its next writer. ok is
 // false when the journal was not hot after all, or when the board needs a
 // schema migration: the command is then a writer, and opens the board.
 func (s *Store) openHotCopy(ctx context.Context) (ok bool, err error) {
-	c, dir, err := hotCopyConn(ctx, s.path)
+	c, dir, err := migrate.OpenHotCopy(ctx, s.path)
 	if err != nil || c == nil {
 		return false, s.classify(err)
 	}
@@ -103,30 +98,4 @@ func (s *Store) openHotCopy(ctx context.Context) (ok bool, err error) {
 	s.roReason = "board " + s.path + " has an interrupted transaction that its next writer rolls back; this command only read a copy"
 	s.log.Warn("note: " + s.path + " has an interrupted transaction (a writer died mid-write); showing the board without it, read from a private copy; the next write rolls it back in the board")
 	return true, nil
-}
-
-// hotCopyConn opens a private copy of the board at path when it has a hot
-// -journal (a writer died mid-transaction): the db and its -journal are
-// copied under SQLite's SHARED lock into a new directory dir, where SQLite
-// rolls the transaction back on the first read. SQLite would do that in
-// the board itself, a write that read-only work must not do. c is nil
-// when there is no hot -journal; the caller removes dir after closing c.
-func hotCopyConn(ctx context.Context, path string) (c *sqlite3.Conn, dir string, err error) {
-	if hot, err := board.HotJournal(path); err != nil || !hot {
-		return nil, "", err
-	}
-	dir, err = os.MkdirTemp("", "kanban-read-*")
-	if err != nil {
-		return nil, "", fmt.Errorf("private copy of a board with a hot -journal: %w", err)
-	}
-	copied, err := board.CopyHotJournal(path, dir, hotCopyWait)
-	if err == nil && copied != "" {
-		c, err = sqlite3.OpenFlags(copied, sqlite3.OPEN_READWRITE)
-	}
-	if err != nil || c == nil {
-		os.RemoveAll(dir)
-		return nil, "", err
-	}
-	c.SetInterrupt(ctx)
-	return c, dir, nil
 }

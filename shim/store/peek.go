@@ -7,6 +7,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
+	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
 // PeekCounts counts a board's tasks by status without creating, migrating
@@ -22,7 +23,7 @@ func PeekCounts(ctx context.Context, path string) (map[string]int64, int64, erro
 	if err := checkHeader(path); err != nil {
 		return counts, 0, err
 	}
-	c, dir, err := hotCopyConn(ctx, path)
+	c, dir, err := migrate.OpenHotCopy(ctx, path)
 	if err != nil {
 		return counts, 0, err
 	}

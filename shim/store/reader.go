@@ -11,6 +11,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
+	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
 // OpenRead opens an existing board for reading only: it never creates the
@@ -54,7 +55,7 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return nil, gerr
 	}
-	c, dir, err := hotCopyConn(ctx, path)
+	c, dir, err := migrate.OpenHotCopy(ctx, path)
 	if err != nil {
 		return nil, s.classify(err)
 	}
