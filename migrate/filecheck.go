@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -46,20 +47,57 @@ func (e *DamageError) Unwrap() error { return ErrDamaged }
 // docs/PERFORMANCE.md) and one page per b-tree.
 //
 // Damage is a *DamageError, reported only when a second pass finds it
-// again: a writer appending or restarting the -wal during the first pass
-// cannot make a healthy board look damaged. Any other error means the
-// check could not be made (SQLite's own errors, e.g. SQLITE_CORRUPT on the
-// schema, come back as they are). c must not be inside a transaction.
+// again, so a healthy board being written cannot look damaged. A -wal
+// read while a writer commits can look broken (SQLite writes a frame's
+// header before its page, and a transaction that spilled pages rewrites
+// their checksums after its commit frame), so the -wal is scanned again
+// holding SQLite's write lock (BEGIN IMMEDIATE, rolled back: nothing is
+// written), when no commit can be half done; a writer that keeps the lock
+// past confirmWait leaves the board without a verdict this time. Any other
+// error means the check could not be made (SQLite's own errors, e.g.
+// SQLITE_CORRUPT on the schema, come back as they are). c must not be
+// inside a transaction.
 func CheckFiles(ctx context.Context, c *sqlite3.Conn, db string, roots bool) error {
 	first, err := checkPass(ctx, c, db, roots)
 	if err != nil || first == nil {
 		return err
 	}
-	again, err := checkPass(ctx, c, db, roots)
+	var again *DamageError
+	if first.Kind == DamageWALChain {
+		again, err = confirmWAL(ctx, c, db)
+	} else {
+		again, err = checkPass(ctx, c, db, roots)
+	}
 	if err != nil || again == nil || again.key != first.key {
 		return err
 	}
 	return again
+}
+
+// confirmWait bounds the wait for SQLite's write lock when a broken -wal
+// chain is confirmed.
+const confirmWait = 2 * time.Second
+
+// confirmWAL scans the -wal again while holding SQLite's write lock.
+// Where the lock cannot be had at all (a read-only board) it scans again
+// after a pause instead.
+func confirmWAL(ctx context.Context, c *sqlite3.Conn, db string) (*DamageError, error) {
+	wctx, cancel := context.WithTimeout(ctx, confirmWait)
+	old := c.SetInterrupt(wctx)
+	err := c.Exec("BEGIN IMMEDIATE")
+	c.SetInterrupt(old)
+	cancel()
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, sqlite3.BUSY), errors.Is(err, sqlite3.INTERRUPT):
+		return nil, nil // a writer kept the lock: no verdict this time
+	case err != nil:
+		time.Sleep(100 * time.Millisecond)
+		return checkPass(ctx, c, db, false)
+	}
+	d, err := checkPass(ctx, c, db, false)
+	return d, errors.Join(err, c.Exec("ROLLBACK"))
 }
 
 // checkPass is one pass of CheckFiles.

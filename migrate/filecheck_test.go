@@ -136,7 +136,11 @@ func TestHelperWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Exec("PRAGMA wal_autocheckpoint=8; PRAGMA busy_timeout=10000"); err != nil {
+	// A tiny page cache makes the larger transactions spill pages into the
+	// -wal before their commit and then change them again: SQLite then
+	// rewrites those frames in place and fixes their checksums after the
+	// commit frame, the window in which a -wal looks broken.
+	if err := c.Exec("PRAGMA wal_autocheckpoint=8; PRAGMA busy_timeout=10000; PRAGMA cache_size=5"); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -150,6 +154,13 @@ func TestHelperWriter(t *testing.T) {
 		}
 		if _, err := sqlx.Exec(c, "INSERT INTO task_links (parent_id, child_id) VALUES (?, 't_0')", id); err != nil && n > 0 {
 			t.Fatal(err)
+		}
+		if n%10 == 0 {
+			if err := c.Exec("BEGIN IMMEDIATE; INSERT INTO task_comments (task_id, author, body, created_at) " +
+				"SELECT 't_0', 'w', hex(randomblob(300)), 1 FROM tasks LIMIT 40; " +
+				"UPDATE task_comments SET body = hex(randomblob(300)) WHERE id % 7 = 0; COMMIT"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	fmt.Println(n)
