@@ -105,10 +105,13 @@ func Upgrade(ctx context.Context, path string, o UpgradeOptions) (*Report, error
 }
 
 // damaged is the package's damaged() that also records the board's
-// damage marker, so every kanbanshim process stops writing it.
+// damage marker, so every kanbanshim process stops writing it. Damage
+// the open-time checks found (*DamageError) is recorded by the command
+// line, with its forensic snapshot.
 func (u *upgrade) damaged(err error) error {
 	err = damaged(err)
-	if errors.Is(err, ErrDamaged) {
+	var de *DamageError
+	if errors.Is(err, ErrDamaged) && !errors.As(err, &de) {
 		_, _, _ = board.RecordDamage(u.path, board.Damage{Seen: "kanban-migrate: " + err.Error()})
 	}
 	return err

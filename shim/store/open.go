@@ -74,7 +74,7 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	}
 	if exists && size == 0 {
 		if err := checkEmpty(path); err != nil {
-			return s, s.damaged(err)
+			return s, s.corrupt(err)
 		}
 	}
 	if !exists && opts.ReadOnly {

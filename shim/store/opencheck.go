@@ -30,28 +30,15 @@ func noCheckpointOnClose(c *sqlite3.Conn) error {
 // anything is written: a -wal whose frame chain breaks with intact
 // commits after the break (always), and the root page of every table and
 // index (unless a damage marker already says the board is damaged).
-// Damage records the marker, keeps a forensic snapshot and fails the open
-// with a *CorruptError naming the repair command.
+// Damage is corruption like any other (s.corrupt): a forensic snapshot,
+// the damage marker, and a *CorruptError naming the repair command.
 func (s *Store) checkFiles(ctx context.Context) error {
-	d, _ := board.ReadDamage(s.path)
-	err := migrate.CheckFiles(ctx, s.conn, s.path, d == nil)
+	err := migrate.CheckFiles(ctx, s.conn, s.path, s.damage == nil)
 	var de *migrate.DamageError
 	if errors.As(err, &de) {
-		return s.damaged(de)
+		return s.corrupt(de)
 	}
 	return s.classify(err)
-}
-
-// damaged is s.corrupt for damage this process detected: it also records
-// the damage marker, so that no kanbanshim process writes the board until
-// it is repaired.
-func (s *Store) damaged(cause error) error {
-	err := s.corrupt(cause)
-	var ce *CorruptError
-	if errors.As(err, &ce) {
-		_, _, _ = board.RecordDamage(s.path, board.Damage{Seen: ce.Reason, Snapshot: ce.Snapshot})
-	}
-	return err
 }
 
 // EmptyDBError is a zero-byte database next to a -wal or -journal that

@@ -42,7 +42,7 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 			return nil, s.corrupt(err)
 		}
 	} else if err := checkEmpty(path); err != nil {
-		return nil, s.damaged(err)
+		return nil, s.corrupt(err)
 	}
 	s.damage, _ = board.ReadDamage(path)
 	defer func() {
