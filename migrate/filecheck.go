@@ -23,12 +23,16 @@ const (
 	// DamageRootPage: the root page of a table or index is not a b-tree
 	// page of its kind (overwritten, zeroed, or past the end of the file).
 	DamageRootPage = "root_page"
+	// DamageEmptyWithData: the database file is empty but its -wal or
+	// -journal holds data. SQLite takes a zero-byte database for a new
+	// one and deletes that sidecar as it opens it.
+	DamageEmptyWithData = "empty_with_data"
 )
 
 // DamageError is damage CheckFiles found in a board's files.
 type DamageError struct {
 	DB     string
-	Kind   string // DamageWALChain or DamageRootPage
+	Kind   string // DamageWALChain, DamageRootPage or DamageEmptyWithData
 	Detail string // one line, for people
 	key    string // what a confirming pass must find again
 }

@@ -58,7 +58,9 @@ type Board struct {
 // The connection never checkpoints on close unless a write was committed
 // through it (MarkWritten), and the board's files pass CheckFiles (the
 // -wal's frame chain, the b-tree root pages; a *DamageError otherwise)
-// before anything is written.
+// before anything is written. A zero-byte database whose -wal or
+// -journal holds data is a *DamageError (DamageEmptyWithData) before
+// SQLite opens it.
 func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Duration) (*Board, error) {
 	return openBoard(ctx, path, exclusive, false, busy)
 }
@@ -75,6 +77,15 @@ func openBoard(ctx context.Context, path string, exclusive, read bool, busy time
 	size, err := checkFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if size == 0 {
+		// SQLite would delete a -wal or -journal that holds data next to
+		// an empty database as it opens it: that is damage, not a new
+		// board, and SQLite must not see it.
+		var ee *board.EmptyDBError
+		if err := board.CheckEmpty(path); errors.As(err, &ee) {
+			return nil, &DamageError{DB: path, Kind: DamageEmptyWithData, Detail: ee.Error()}
+		}
 	}
 	b := &Board{Path: path, Empty: size == 0}
 	defer func() {

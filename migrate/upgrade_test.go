@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -491,5 +492,42 @@ func TestUpgrade_openerArrivesBeforeJournalSwitch(t *testing.T) {
 	want, _ := legacy.Want("early-may-2026", testNow.Unix())
 	if d := legacy.Diff(want, snapshot(t, db)); d != "" {
 		t.Errorf("board:\n%s", d)
+	}
+}
+
+// TestUpgrade_emptyWithData: a 0-byte database next to a -wal or
+// -journal that holds data is damage, not an empty board: apply, plan
+// and status refuse it with a *DamageError before SQLite opens the file
+// (SQLite would delete that sidecar), and leave the sidecar byte-identical.
+func TestUpgrade_emptyWithData(t *testing.T) {
+	for _, suf := range []string{board.WALSuffix, board.JournalSuffix} {
+		for _, verb := range []string{"apply", "plan", "status"} {
+			t.Run(suf+"/"+verb, func(t *testing.T) {
+				db := filepath.Join(t.TempDir(), "kanban.db")
+				data := []byte(strings.Repeat("committed frames SQLite would drop ", 200))
+				if err := os.WriteFile(db, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(db+suf, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				switch verb {
+				case "apply":
+					_, err = Upgrade(context.Background(), db, upgradeOpts(""))
+				case "plan":
+					_, err = PlanUpgrade(context.Background(), db, time.Unix(1, 0), time.Second)
+				case "status":
+					_, err = StatusOf(context.Background(), db, time.Unix(1, 0), time.Second)
+				}
+				var de *DamageError
+				if !errors.As(err, &de) || de.Kind != DamageEmptyWithData || !errors.Is(err, ErrDamaged) {
+					t.Errorf("err = %v, want a %s *DamageError", err, DamageEmptyWithData)
+				}
+				if got, err := os.ReadFile(db + suf); err != nil || !bytes.Equal(got, data) {
+					t.Errorf("%s after %s: %d bytes, %v; want it byte-identical", suf, verb, len(got), err)
+				}
+			})
+		}
 	}
 }

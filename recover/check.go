@@ -173,10 +173,9 @@ func (r *CheckReport) checkFiles(db string) error {
 // would delete that sidecar, a salvage reads it.
 func (r *CheckReport) checkSalvageable(db string, wal []byte, walPresent bool) error {
 	if r.FileSize == 0 {
-		for _, suf := range []string{board.WALSuffix, board.JournalSuffix} {
-			if fi, err := os.Stat(db + suf); err == nil && fi.Size() > 0 {
-				r.problem(KindEmptyDB, "the database file is empty but its %s holds %d bytes (SQLite would delete it)", suf, fi.Size())
-			}
+		var ee *board.EmptyDBError
+		if errors.As(board.CheckEmpty(db), &ee) {
+			r.problem(KindEmptyDB, "the database file is empty but its %s holds %d bytes (SQLite would delete it)", ee.Suffix, ee.Size)
 		}
 		return nil
 	}

@@ -219,10 +219,13 @@ func (s *snapshotter) run(ctx context.Context) error {
 }
 
 // refuse fails for a board that is not there, is blocked by an
-// interrupted swap, or carries a damage marker.
+// interrupted swap, carries a damage marker, or is an empty database
+// whose -wal or -journal holds data (damage: SQLite would delete that
+// sidecar as it opened the board).
 func (s *snapshotter) refuse() error {
 	db := s.o.DBPath
-	switch fi, err := os.Stat(db); {
+	fi, err := os.Stat(db)
+	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: %w", db, ErrNoBoard)
 	case err != nil:
@@ -237,7 +240,15 @@ func (s *snapshotter) refuse() error {
 	if d != nil {
 		return &DamagedError{Path: db, Marker: d}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		if err := board.CheckEmpty(db); err != nil {
+			return s.damaged("open", []string{err.Error()})
+		}
+	}
+	return nil
 }
 
 // checkSpace skips the snapshot when the file system holding the

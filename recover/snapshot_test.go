@@ -1,9 +1,11 @@
 package recover_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,6 +196,36 @@ func TestSnapshot_refusesDamagedBoard(t *testing.T) {
 			if after := hashBoard(t, db); after[0] != before[0] || after[1] != before[1] && after[1] != emptySHA {
 				t.Errorf("the damaged board changed: %v -> %v", before, after)
 			}
+		})
+	}
+}
+
+// A 0-byte database next to a -wal or -journal that holds data is
+// damage, not an empty board: refused (marked, nothing written) before
+// SQLite opens it, which would delete that sidecar.
+func TestSnapshot_refusesEmptyWithData(t *testing.T) {
+	for _, suf := range []string{board.WALSuffix, board.JournalSuffix} {
+		t.Run(suf, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "kanban.db")
+			data := []byte(strings.Repeat("frames an empty database hides ", 100))
+			if err := os.WriteFile(db, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(db+suf, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := recover.SnapshotOptions{DBPath: db, Dir: filepath.Join(filepath.Dir(db), "snapshots")}
+			rep, err := recover.Snapshot(ctx(t), o)
+			if !errors.Is(err, recover.ErrDamaged) || rep.Status != recover.SnapshotDamaged {
+				t.Errorf("err = %v, status %s; want the board refused as damaged", err, rep.Status)
+			}
+			if d, _ := board.ReadDamage(db); d == nil {
+				t.Error("no damage marker recorded")
+			}
+			if got, err := os.ReadFile(db + suf); err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%s: %d bytes, %v; want it byte-identical", suf, len(got), err)
+			}
+			noSnapshots(t, o.Dir)
 		})
 	}
 }

@@ -73,7 +73,7 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		}
 	}
 	if exists && size == 0 {
-		if err := checkEmpty(path); err != nil {
+		if err := board.CheckEmpty(path); err != nil {
 			return s, s.corrupt(err)
 		}
 	}

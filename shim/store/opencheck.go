@@ -8,7 +8,6 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
-	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -39,29 +38,6 @@ func (s *Store) checkFiles(ctx context.Context) error {
 		return s.corrupt(de)
 	}
 	return s.classify(err)
-}
-
-// EmptyDBError is a zero-byte database next to a -wal or -journal that
-// holds data: not an empty board. SQLite would delete that sidecar on
-// open (it treats a zero-byte database as new), losing what it holds.
-type EmptyDBError struct {
-	Sidecar string
-	Size    int64
-}
-
-func (e *EmptyDBError) Error() string {
-	return fmt.Sprintf("the database file is empty but %s holds %d bytes (SQLite would delete it)", e.Sidecar, e.Size)
-}
-
-// checkEmpty refuses a zero-byte board whose -wal or -journal is not
-// empty.
-func checkEmpty(path string) error {
-	for _, side := range []string{board.WAL(path), board.Journal(path)} {
-		if fi, err := os.Stat(side); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-			return &EmptyDBError{Sidecar: side, Size: fi.Size()}
-		}
-	}
-	return nil
 }
 
 // openHotCopy serves a read verb on a board with a hot -journal (see

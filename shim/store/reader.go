@@ -41,7 +41,7 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 		if err := checkHeader(path); err != nil {
 			return nil, s.corrupt(err)
 		}
-	} else if err := checkEmpty(path); err != nil {
+	} else if err := board.CheckEmpty(path); err != nil {
 		return nil, s.corrupt(err)
 	}
 	s.damage, _ = board.ReadDamage(path)
