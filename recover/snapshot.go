@@ -107,6 +107,12 @@ func (e *DamagedError) Error() string {
 
 func (e *DamagedError) Unwrap() error { return ErrDamaged }
 
+// ErrHotJournal means the board has a hot -journal (a writer died in the
+// middle of a transaction): reading it would roll the journal back in the
+// board, a write a snapshot never makes. The next kanban write rolls it
+// back; snapshot after that.
+var ErrHotJournal = errors.New("the board has an interrupted transaction (a writer died mid-write; its -journal is hot)")
+
 // ErrNoSpace means a snapshot would leave too little free space.
 var ErrNoSpace = errors.New("not enough free space for a snapshot")
 
@@ -219,9 +225,10 @@ func (s *snapshotter) run(ctx context.Context) error {
 }
 
 // refuse fails for a board that is not there, is blocked by an
-// interrupted swap, carries a damage marker, or is an empty database
-// whose -wal or -journal holds data (damage: SQLite would delete that
-// sidecar as it opened the board).
+// interrupted swap, carries a damage marker, is an empty database whose
+// -wal or -journal holds data (damage: SQLite would delete that sidecar
+// as it opened the board), or has a hot -journal (SQLite would roll it
+// back in the board as it read it).
 func (s *snapshotter) refuse() error {
 	db := s.o.DBPath
 	fi, err := os.Stat(db)
@@ -247,6 +254,12 @@ func (s *snapshotter) refuse() error {
 		if err := board.CheckEmpty(db); err != nil {
 			return s.damaged("open", []string{err.Error()})
 		}
+	}
+	if hot, err := board.HotJournal(db); err != nil || hot {
+		if hot {
+			err = fmt.Errorf("%s: %w; the next kanban write rolls it back, snapshot after that", db, ErrHotJournal)
+		}
+		return err
 	}
 	return nil
 }

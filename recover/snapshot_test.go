@@ -230,6 +230,42 @@ func TestSnapshot_refusesEmptyWithData(t *testing.T) {
 	}
 }
 
+// A board with a hot -journal (a writer died mid-transaction) is not
+// snapshotted: reading it would roll the journal back in the board, a
+// write. One clear error (ErrHotJournal), nothing written, the board and
+// its -journal byte-identical.
+func TestSnapshot_refusesHotJournal(t *testing.T) {
+	b := snapBoard(t, "delete", 10)
+	b.Conn.Close()
+	p, err := pypeer.New(t.TempDir(), b.Path)
+	if errors.Is(err, pypeer.ErrNoPython) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.DieInTxn(ctx(t), "-", 200); err != nil {
+		t.Fatal(err)
+	}
+	before := hashBoard(t, b.Path)
+	journal, err := os.ReadFile(board.Journal(b.Path))
+	if err != nil || len(journal) == 0 {
+		t.Fatalf("no hot -journal: %v", err)
+	}
+	o := snapOpts(b)
+	rep, err := recover.Snapshot(ctx(t), o)
+	if !errors.Is(err, recover.ErrHotJournal) || rep.Status != recover.SnapshotFailed || !strings.Contains(err.Error(), "interrupted transaction") {
+		t.Errorf("err = %v, status %s; want ErrHotJournal", err, rep.Status)
+	}
+	if after := hashBoard(t, b.Path); after != before {
+		t.Errorf("the board changed: %v -> %v", before, after)
+	}
+	if got, _ := os.ReadFile(board.Journal(b.Path)); !bytes.Equal(got, journal) {
+		t.Error("the -journal changed")
+	}
+	noSnapshots(t, o.Dir)
+}
+
 // Index contents quick_check does not cross-check: the copy fails
 // integrity_check, the board is checked too, and it is refused as damaged.
 func TestSnapshot_refusesIndexDamage(t *testing.T) {
