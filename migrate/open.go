@@ -110,9 +110,6 @@ func openBoard(ctx context.Context, path string, exclusive, read bool, busy time
 			return nil, err
 		}
 	}
-	if _, err := b.Conn.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
-		return nil, fmt.Errorf("turn off checkpoint on close: %w", err)
-	}
 	if err := b.Conn.BusyTimeout(busy); err != nil {
 		return nil, err
 	}
@@ -135,6 +132,37 @@ func openBoard(ctx context.Context, path string, exclusive, read bool, busy time
 		}
 	}
 	return b, nil
+}
+
+// OpenLive opens a connection to the live board at path with flags and
+// turns SQLite's checkpoint-on-close off: the last connection to close
+// would otherwise copy the -wal into the database and delete it, a write,
+// and on a damaged board one that makes it worse. A writer that committed
+// turns it back on before it closes; read-only work never does. Every
+// kanbanshim connection to a live board is opened here (or OpenLiveRead).
+// Errors from SQLite's open come back as they are.
+func OpenLive(path string, flags sqlite3.OpenFlag) (*sqlite3.Conn, error) {
+	c, err := sqlite3.OpenFlags(path, flags)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("turn off checkpoint on close: %w", err)
+	}
+	return c, nil
+}
+
+// OpenLiveRead is OpenLive for work that only reads: on a board with a
+// hot -journal it opens a private copy instead (OpenHotCopy; dir is the
+// copy's directory, which the caller removes after closing c, "" when c
+// is the board itself).
+func OpenLiveRead(ctx context.Context, path string, flags sqlite3.OpenFlag) (c *sqlite3.Conn, dir string, err error) {
+	if c, dir, err = OpenHotCopy(ctx, path); err != nil || c != nil {
+		return c, dir, err
+	}
+	c, err = OpenLive(path, flags)
+	return c, "", err
 }
 
 // OpenHotCopy opens a private copy of the board at path when it has a
@@ -216,12 +244,12 @@ func takeGuard(ctx context.Context, path string, exclusive bool) (*lockd.OpenGua
 // openConn opens read-write without creating; a board we may not write
 // is opened read-only (status and plan still work; apply fails cleanly).
 func openConn(path string) (*sqlite3.Conn, error) {
-	c, err := sqlite3.OpenFlags(path, sqlite3.OPEN_READWRITE)
+	c, err := OpenLive(path, sqlite3.OPEN_READWRITE)
 	if err == nil {
 		return c, nil
 	}
 	if errors.Is(err, sqlite3.CANTOPEN) || errors.Is(err, sqlite3.READONLY) || errors.Is(err, sqlite3.PERM) {
-		if ro, rerr := sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY); rerr == nil {
+		if ro, rerr := OpenLive(path, sqlite3.OPEN_READONLY); rerr == nil {
 			return ro, nil
 		}
 	}

@@ -220,12 +220,8 @@ func (r *repairer) refused(err error) error {
 // the board damaged must not fold the -wal into it as it closes (close
 // turns it back on after a REINDEX that left the board healthy).
 func (r *repairer) open(ctx context.Context) error {
-	c, err := sqlite3.OpenFlags(r.path, sqlite3.OPEN_READWRITE)
+	c, err := migrate.OpenLive(r.path, sqlite3.OPEN_READWRITE)
 	if err != nil {
-		return err
-	}
-	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
-		c.Close()
 		return err
 	}
 	r.conn = c

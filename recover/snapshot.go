@@ -305,12 +305,8 @@ func existingAncestor(dir string) string {
 // openLive opens the board read-only, never checkpointing on close: a
 // read leaves the -wal exactly as it found it.
 func (s *snapshotter) openLive(ctx context.Context) (*sqlite3.Conn, error) {
-	c, err := sqlite3.OpenFlags(s.o.DBPath, sqlite3.OPEN_READONLY)
+	c, err := migrate.OpenLive(s.o.DBPath, sqlite3.OPEN_READONLY)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", s.o.DBPath, err)
-	}
-	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
-		c.Close()
 		return nil, fmt.Errorf("open %s: %w", s.o.DBPath, err)
 	}
 	if s.o.BusyTimeout > 0 {

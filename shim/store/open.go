@@ -210,13 +210,13 @@ func (s *Store) openConn(ctx context.Context, exists bool) error {
 		flags |= sqlite3.OPEN_URI
 		name = (&url.URL{Scheme: "file", Path: s.path, RawQuery: "vfs=" + url.QueryEscape(s.opts.VFS)}).String()
 	}
-	c, err := sqlite3.OpenFlags(name, flags)
+	c, err := migrate.OpenLive(name, flags)
 	if err != nil && exists && !s.opts.ReadOnly && errors.Is(err, sqlite3.CANTOPEN) && !writable(s.path) {
 		// A board we may read but not write (0444, read-only mount):
 		// C SQLite falls back to read-only by itself; we do it here, and
 		// writes then fail with one clear line.
 		s.opts.ReadOnly, s.roReason = true, "board "+s.path+" is read-only for this user"
-		c, err = sqlite3.OpenFlags(name, sqlite3.OPEN_READONLY|(flags&sqlite3.OPEN_URI))
+		c, err = migrate.OpenLive(name, sqlite3.OPEN_READONLY|(flags&sqlite3.OPEN_URI))
 	}
 	if err != nil {
 		if exists {
@@ -225,9 +225,6 @@ func (s *Store) openConn(ctx context.Context, exists bool) error {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
 	s.conn = c
-	if err := noCheckpointOnClose(c); err != nil {
-		return err
-	}
 	if err := c.BusyTimeout(s.opts.BusyTimeout); err != nil {
 		return err
 	}

@@ -3,27 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-
-	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
 // What every open does so that reading a board never writes it, and a
 // board SQLite would silently show wrong is refused instead.
-
-// noCheckpointOnClose turns SQLite's checkpoint-on-close off for c: the
-// last connection to close would otherwise copy the -wal into the
-// database and delete it, a write, and on a damaged board one that makes
-// it worse. Writers turn it back on at Close (Store.mayCheckpoint).
-func noCheckpointOnClose(c *sqlite3.Conn) error {
-	if _, err := c.Config(sqlite3.DBCONFIG_NO_CKPT_ON_CLOSE, true); err != nil {
-		return fmt.Errorf("turn off checkpoint on close: %w", err)
-	}
-	return nil
-}
 
 // checkFiles runs the open-time damage checks (migrate.CheckFiles) before
 // anything is written: a -wal whose frame chain breaks with intact

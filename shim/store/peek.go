@@ -23,20 +23,12 @@ func PeekCounts(ctx context.Context, path string) (map[string]int64, int64, erro
 	if err := checkHeader(path); err != nil {
 		return counts, 0, err
 	}
-	c, dir, err := migrate.OpenHotCopy(ctx, path)
+	c, dir, err := migrate.OpenLiveRead(ctx, path, sqlite3.OPEN_READONLY)
 	if err != nil {
 		return counts, 0, err
 	}
-	if c != nil {
+	if dir != "" {
 		defer os.RemoveAll(dir)
-	} else {
-		if c, err = sqlite3.OpenFlags(path, sqlite3.OPEN_READONLY); err != nil {
-			return counts, 0, err
-		}
-		if err := noCheckpointOnClose(c); err != nil {
-			c.Close()
-			return counts, 0, err
-		}
 	}
 	defer c.Close()
 	c.SetInterrupt(ctx)

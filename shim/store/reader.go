@@ -55,24 +55,13 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 	} else if !errors.Is(gerr, fs.ErrPermission) && !isReadOnlyFS(gerr) {
 		return nil, gerr
 	}
-	c, dir, err := migrate.OpenHotCopy(ctx, path)
+	// Read-write without CREATE: WAL readers need the -shm, and a board
+	// that vanished between polls must not come back empty.
+	c, dir, err := migrate.OpenLiveRead(ctx, path, sqlite3.OPEN_READWRITE)
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	if c != nil {
-		s.hotCopy = dir
-	} else {
-		// Read-write without CREATE: WAL readers need the -shm, and a
-		// board that vanished between polls must not come back empty.
-		if c, err = sqlite3.OpenFlags(path, sqlite3.OPEN_READWRITE); err != nil {
-			return nil, s.classify(err)
-		}
-		if err := noCheckpointOnClose(c); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	s.conn = c
+	s.conn, s.hotCopy = c, dir
 	if err := c.BusyTimeout(opts.BusyTimeout); err != nil {
 		return nil, err
 	}
