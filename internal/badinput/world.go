@@ -179,12 +179,3 @@ func (w *World) Expand(args []string) []string {
 	}
 	return out
 }
-
-// EnvList is w's environment as KEY=VALUE pairs, for a child process.
-func (w *World) EnvList() []string {
-	var env []string
-	for k, v := range w.Env {
-		env = append(env, k+"="+v)
-	}
-	return env
-}

@@ -217,7 +217,3 @@ func maxRSS(rs []Run) float64 {
 	}
 	return float64(m) / (1 << 20)
 }
-
-// Median returns the median of rs' wall times (for benchmarks that
-// compare two of our own commands).
-func Median(rs []Run) time.Duration { return median(rs, wallOf) }

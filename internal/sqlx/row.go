@@ -22,9 +22,6 @@ func newRow(stmt *sqlite3.Stmt) *Row {
 	return &Row{stmt: stmt, idx: idx}
 }
 
-// Has reports whether the result has a column with that name.
-func (r *Row) Has(name string) bool { _, ok := r.idx[name]; return ok }
-
 // Columns returns the result's column names in order.
 func (r *Row) Columns() []string {
 	out := make([]string, r.stmt.ColumnCount())
@@ -41,9 +38,6 @@ func (r *Row) col(name string) (int, bool) {
 	}
 	return i, true
 }
-
-// IsNull reports whether the named column is NULL or missing.
-func (r *Row) IsNull(name string) bool { _, ok := r.col(name); return !ok }
 
 // Text returns the named column as text ("" when NULL or missing).
 func (r *Row) Text(name string) string {
@@ -138,25 +132,6 @@ func (r *Row) Index(name string) int {
 		return i
 	}
 	return -1
-}
-
-// NullTextAt returns column i as *string: nil when NULL or when i < 0
-// (a column Index did not find).
-func (r *Row) NullTextAt(i int) *string {
-	if i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL {
-		return nil
-	}
-	s := r.stmt.ColumnText(i)
-	return &s
-}
-
-// NullIntAt returns column i as *int64: nil when NULL or when i < 0.
-func (r *Row) NullIntAt(i int) *int64 {
-	if i < 0 || r.stmt.ColumnType(i) == sqlite3.NULL {
-		return nil
-	}
-	v := r.stmt.ColumnInt64(i)
-	return &v
 }
 
 // RawTextAt returns column i as bytes that stay valid only until the next

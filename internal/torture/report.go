@@ -149,12 +149,6 @@ func (t *tally) killTotal() int {
 	return t.kills.total()
 }
 
-func (t *tally) ackTotal() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.acked.total()
-}
-
 // fill copies the counters into r.
 func (t *tally) fill(r *cellReport) {
 	t.mu.Lock()

@@ -26,12 +26,6 @@ type statsCmd struct{ json bool }
 
 func (c *statsCmd) flags(fs *pflag.FlagSet) { fs.BoolVar(&c.json, "json", false, "JSON output") }
 
-func sortedObject(o py.Object) py.Object {
-	out := append(py.Object{}, o...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
 func (c *statsCmd) run(ctx context.Context, a *App, _ []string) error {
 	st, err := a.open(ctx)
 	if err != nil {

@@ -87,13 +87,6 @@ func (s *Store) promotable(failureLimit int64) ([]promoteCandidate, error) {
 	return out, err
 }
 
-// hasStickyBlock: the newest blocked/unblocked event is an explicit block,
-// which only an unblock may lift.
-func (s *Store) hasStickyBlock(id string) (bool, error) {
-	kind, found, err := sqlx.QueryText(s.conn, "SELECT kind FROM task_events WHERE task_id = ? AND kind IN ('blocked', 'unblocked') ORDER BY id DESC LIMIT 1", id)
-	return found && kind == "blocked", err
-}
-
 // resumeStatusFromEvents is review when the newest lifecycle event says the
 // task left off in review, else ready.
 func (s *Store) resumeStatusFromEvents(id string) (string, error) {
