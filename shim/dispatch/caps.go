@@ -148,31 +148,22 @@ func (s *Settings) apply(o Overrides) error {
 // else kanban.reclaim_grace_seconds, else 30 s. Negative or non-numeric
 // values are errors.
 func ReclaimGrace(getenv func(string) string, cfg home.Config) (time.Duration, error) {
-	return seconds(getenv(EnvReclaimGrace), EnvReclaimGrace, cfg, "reclaim_grace_seconds", "", store.DefaultReclaimGrace)
+	return seconds(getenv, EnvReclaimGrace, cfg, "reclaim_grace_seconds", "", store.DefaultReclaimGrace)
 }
 
-// seconds resolves one of kanbanshim's own durations that may be 0: the
-// environment value raw (of variable env) if set, else config key, else
-// def. Negative, non-numeric or infinite values are setting errors; note
-// ends their message.
-func seconds(raw, env string, cfg home.Config, key, note string, def time.Duration) (time.Duration, error) {
-	if raw = strings.TrimSpace(raw); raw != "" {
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, settingErr("%s=%s: want a number of seconds >= 0%s", env, raw, note)
-		}
-		return Seconds(f), nil
-	}
-	f, ok, err := cfg.Float(key)
+// seconds resolves one of kanbanshim's own durations that may be 0
+// (home.Seconds, which reads the environment variable env first); an
+// unusable value is a setting error whose message ends in note.
+func seconds(getenv func(string) string, env string, cfg home.Config, key, note string, def time.Duration) (time.Duration, error) {
+	d, err := home.Seconds(home.Env{Getenv: getenv}, env, cfg, key, note, def)
+	var ve *home.ValueError
 	switch {
+	case errors.As(err, &ve):
+		return 0, &SettingError{Msg: ve.Msg}
 	case err != nil:
 		return 0, &SettingError{Msg: err.Error()}
-	case ok && (f < 0 || math.IsInf(f, 0)):
-		return 0, settingErr("kanban.%s must be >= 0%s", key, note)
-	case ok:
-		return Seconds(f), nil
 	}
-	return def, nil
+	return d, nil
 }
 
 // Seconds converts a number of seconds to a Duration.

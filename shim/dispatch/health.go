@@ -24,7 +24,7 @@ const DefaultHealthCheckInterval = 900 * time.Second
 // kanban.health_check_interval_seconds, else 900 s; 0 turns the check off.
 // Negative or non-numeric values are errors.
 func HealthCheckInterval(getenv func(string) string, cfg home.Config) (time.Duration, error) {
-	return seconds(getenv(EnvHealthCheckInterval), EnvHealthCheckInterval, cfg, "health_check_interval_seconds",
+	return seconds(getenv, EnvHealthCheckInterval, cfg, "health_check_interval_seconds",
 		" (0 turns the health check off)", DefaultHealthCheckInterval)
 }
 

@@ -147,7 +147,7 @@ var positiveKeys = []string{"max_concurrent_workers", "lease_timeout_seconds"}
 
 // nonNegativeKeys are kanbanshim's own keys that may be 0 (off, or no
 // grace) but not negative.
-var nonNegativeKeys = []string{"reclaim_grace_seconds", "health_check_interval_seconds"}
+var nonNegativeKeys = []string{"reclaim_grace_seconds", "health_check_interval_seconds", "snapshot_interval_seconds"}
 
 // Validate reports values of kanbanshim's own keys that are unusable.
 // Upstream's keys keep upstream's lenient fallbacks.
@@ -161,16 +161,11 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, k := range nonNegativeKeys {
-		if f, ok, err := c.Float(k); err != nil {
+		if _, err := Seconds(Env{}, "", c, k, "", 0); err != nil {
 			errs = append(errs, err)
-		} else if ok && (f < 0 || math.IsNaN(f) || math.IsInf(f, 0)) {
-			errs = append(errs, fmt.Errorf("kanban.%s must be >= 0, got %v: %w", k, f, ErrConfigValue))
 		}
 	}
 	if _, err := SnapshotKeep(c); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := SnapshotInterval(Env{Getenv: func(string) string { return "" }}, c); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/board"
@@ -38,25 +37,9 @@ func SnapshotKeep(cfg Config) (int, error) {
 
 // SnapshotInterval is how often kanban daemon snapshots each board:
 // HERMES_KANBAN_SNAPSHOT_INTERVAL_SECONDS, else
-// kanban.snapshot_interval_seconds, else an hour. 0 turns the daemon's
-// snapshots off; a negative or non-numeric value is an error wrapping
-// ErrConfigValue.
+// kanban.snapshot_interval_seconds, else an hour (see Seconds). 0 turns
+// the daemon's snapshots off; a negative or non-numeric value is an error
+// wrapping ErrConfigValue.
 func SnapshotInterval(env Env, cfg Config) (time.Duration, error) {
-	if raw := env.get(EnvSnapshotInterval); raw != "" {
-		f, err := strconv.ParseFloat(raw, 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("%s=%s: want a number of seconds >= 0: %w", EnvSnapshotInterval, raw, ErrConfigValue)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	f, ok, err := cfg.Float("snapshot_interval_seconds")
-	switch {
-	case err != nil:
-		return 0, err
-	case !ok:
-		return DefaultSnapshotInterval, nil
-	case f < 0 || math.IsNaN(f) || math.IsInf(f, 0):
-		return 0, fmt.Errorf("kanban.snapshot_interval_seconds must be >= 0, got %v: %w", f, ErrConfigValue)
-	}
-	return time.Duration(f * float64(time.Second)), nil
+	return Seconds(env, EnvSnapshotInterval, cfg, "snapshot_interval_seconds", "", DefaultSnapshotInterval)
 }

@@ -24,6 +24,8 @@ func TestSnapshotSettings(t *testing.T) {
 		{yaml: "kanban: {snapshot_interval_seconds: -1}", bad: true},
 		{yaml: "", env: "soon", bad: true},
 		{yaml: "", env: "-5", bad: true},
+		{yaml: "", env: "inf", bad: true},
+		{yaml: "kanban: {snapshot_interval_seconds: .nan}", bad: true},
 	}
 	for _, c := range cases {
 		cfg, err := ParseConfig(strings.NewReader(c.yaml))
