@@ -1,6 +1,7 @@
 package clikit
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/pflag"
@@ -74,4 +75,18 @@ func ParseLine[V Verb](prog string, verbs Table[V], args []string, global func(*
 	}
 	line.Verb, line.Name, line.Args = v, rest[0], fs.Args()
 	return line, nil
+}
+
+// Answer prints what a help or --version line asks for on w (help, or
+// PrintVersion's line for prog). done is true when the line was one of
+// them: the command is then over.
+func (l Line[V]) Answer(w io.Writer, prog, help string) (done bool, err error) {
+	switch {
+	case l.Version:
+		return true, PrintVersion(w, prog)
+	case l.Help:
+		_, err := fmt.Fprint(w, help)
+		return true, err
+	}
+	return false, nil
 }

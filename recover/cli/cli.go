@@ -177,12 +177,8 @@ func Run(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	if line.Version {
-		return clikit.PrintVersion(a.Stdout, Prog)
-	}
-	if line.Help {
-		fmt.Fprint(a.Stdout, helpText)
-		return nil
+	if done, err := line.Answer(a.Stdout, Prog, helpText); done {
+		return err
 	}
 	if asJSON {
 		v.setJSON()
