@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kanbanshim/kanbanshim/internal/oneline"
 )
 
 // Damage is what the damage marker next to a board (DamagedPath) says:
@@ -90,8 +92,10 @@ func fill(d *Damage) {
 	d.Seen = oneLine(d.Seen)
 }
 
-// oneLine folds whitespace runs (newlines included) into single spaces.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine folds whitespace runs (newlines included) into single spaces
+// and escapes control characters (internal/oneline): a marker's words
+// reach stderr as one safe line.
+func oneLine(s string) string { return oneline.Fold(s) }
 
 // publishNew writes data to a temporary file next to path, fsyncs it,
 // puts it at path unless something is there already, and fsyncs the

@@ -55,9 +55,9 @@ func (c *autoVerb) run(ctx context.Context, a *App, t target) (result, error) {
 		if c.fresh {
 			flags = append(flags, board.FreshFlag)
 		}
-		err = fmt.Errorf("%w, then run %s again", err, fixCommand(t, flags...))
+		err = fmt.Errorf("%w, then run %s again", err, t.RepairCommand(flags...))
 	case errors.Is(err, recover.ErrNothingToSalvage):
-		err = fmt.Errorf("%w. To move it into quarantine and start a fresh board run: %s", err, fixCommand(t, board.FreshFlag))
+		err = fmt.Errorf("%w. To move it into quarantine and start a fresh board run: %s", err, t.RepairCommand(board.FreshFlag))
 	default:
 		err = nameResolve(t, err)
 	}

@@ -90,9 +90,9 @@ func (a *App) printCheck(t target, r *recover.CheckReport) {
 	}
 	switch {
 	case r.Has(recover.KindNotSQLite):
-		a.out("To move it into quarantine and start a fresh board run: %s", fixCommand(t, board.FreshFlag))
+		a.out("To move it into quarantine and start a fresh board run: %s", t.RepairCommand(board.FreshFlag))
 	case !r.Healthy || r.Marker != nil:
-		a.out("To repair it run: %s", fixCommand(t))
+		a.out("To repair it run: %s", t.RepairCommand())
 	}
 }
 

@@ -48,7 +48,7 @@ func (c *snapshotVerb) run(ctx context.Context, a *App, t target) (result, error
 	case errors.Is(err, recover.ErrNoBoard):
 		err = fmt.Errorf("no board database at %s", t.DB)
 	case errors.As(err, &de):
-		err = fmt.Errorf("%w. To repair it run: %s", err, fixCommand(t))
+		err = fmt.Errorf("%w. To repair it run: %s", err, t.RepairCommand())
 	}
 	if err != nil {
 		rep.Error = oneLine(err.Error())

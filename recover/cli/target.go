@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
 	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/home"
@@ -27,16 +26,11 @@ func (s *selector) register(fs *pflag.FlagSet) {
 // puts its detection snapshots (<board dir>/quarantine).
 type target = home.Target
 
-// fixCommand is the command that repairs t, as kanban prints it.
-func fixCommand(t target, flags ...string) string {
-	return board.RepairCommand(t.DB, t.Slug, flags...)
-}
-
 // nameResolve ends err with the command that resolves t's interrupted
 // swap, when a failed swap or auto left one behind.
 func nameResolve(t target, err error) error {
 	if err != nil && recover.SwapPending(t.DB) {
-		return fmt.Errorf("%w. To resolve the interrupted swap run: %s", err, fixCommand(t))
+		return fmt.Errorf("%w. To resolve the interrupted swap run: %s", err, t.RepairCommand())
 	}
 	return err
 }

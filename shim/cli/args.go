@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
-	"github.com/spf13/pflag"
 	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -184,12 +186,19 @@ func ParseDuration(val string) (*int64, error) {
 	return &n, nil
 }
 
+// setsDir is where a board's sets (board.Quarantine, board.Snapshot)
+// live: the board's directory, or the pinned db's (HERMES_KANBAN_DB).
+// kanban-recover and kanban-migrate resolve the same (home.Target.Dir).
+func setsDir(b *home.Boards, slug, db string) string {
+	if b.Env.Getenv("HERMES_KANBAN_DB") != "" {
+		return filepath.Dir(db)
+	}
+	return b.Dir(slug)
+}
+
 // quarantineDir is <board dir>/quarantine, or next to a pinned db.
 func quarantineDir(b *home.Boards, slug, db string) string {
-	if b.Env.Getenv("HERMES_KANBAN_DB") != "" {
-		return filepath.Join(filepath.Dir(db), "quarantine")
-	}
-	return filepath.Join(b.Dir(slug), "quarantine")
+	return filepath.Join(setsDir(b, slug, db), board.Quarantine.Dir)
 }
 
 // parsePyInt parses an integer the way Python's int() does for argparse:

@@ -76,5 +76,5 @@ func (a *App) snapshotSettings() (time.Duration, int, error) {
 // snapshotDir is where a board's snapshots live: next to its quarantine,
 // where kanban-recover snapshot puts them.
 func snapshotDir(b *home.Boards, slug, db string) string {
-	return filepath.Join(filepath.Dir(quarantineDir(b, slug, db)), board.Snapshot.Dir)
+	return filepath.Join(setsDir(b, slug, db), board.Snapshot.Dir)
 }

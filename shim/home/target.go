@@ -27,10 +27,10 @@ type Target struct {
 }
 
 // Quarantine is where damaged or replaced files of the board are kept.
-func (t Target) Quarantine() string { return filepath.Join(t.Dir, "quarantine") }
+func (t Target) Quarantine() string { return filepath.Join(t.Dir, board.Quarantine.Dir) }
 
 // Backups is where kanban-migrate keeps its pre-migration backups.
-func (t Target) Backups() string { return filepath.Join(t.Dir, "backups") }
+func (t Target) Backups() string { return filepath.Join(t.Dir, board.Backup.Dir) }
 
 // RepairCommand is the shell-quoted command that repairs the board
 // (board.RepairCommand), by slug when it was chosen by slug.
