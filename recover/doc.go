@@ -1,9 +1,12 @@
-// Package recover is the salvage core of kanban-recover: it checks a board,
-// reads every row it can straight from the database pages when SQLite
-// cannot, writes them into a fresh board, and compares boards.
+// Package recover is the core of kanban-recover: it checks a board, reads
+// every row it can straight from the database pages when SQLite cannot,
+// writes them into a fresh board, compares boards, swaps a repaired board
+// in, and keeps verified snapshots to restore what a salvage lost.
 //
-// Everything works on a scratch copy of db, -wal and -shm (copy.go): the
-// original files are only ever read, never opened by SQLite.
+// Check, Salvage and Diff work on a scratch copy of db, -wal and -shm
+// (copy.go): the original files are only ever read, never opened by
+// SQLite. Snapshot and Repair read the live board through SQLite, on
+// connections that never checkpoint (migrate.OpenLive).
 //
 // The salvage pipeline:
 //
@@ -30,13 +33,20 @@
 // in today's column order and in the ALTER-appended order of migrated
 // early-May-2026 boards (layout.go).
 //
-// Swap (swap.go, stage.go, quarantine.go, commit.go, holders.go) is the
-// only code that changes a live board: under the write lease in maintenance
-// mode and the exclusive open guard, refusing while other processes have
-// the board open, it verifies and stages the replacement, links the
-// original into <board dir>/quarantine/<ts>-<hash8>/, moves the old -wal
-// and -shm aside and renames the replacement over the db. Every file
-// operation goes through FS (fsys.go) so tests can fail any one of them.
-// Auto (auto.go) is check, then REINDEX for index-only damage or salvage,
-// diff and swap, then check again. The command line is package cli.
+// Swap (swap.go, stage.go, commit.go, holders.go) is the only code that
+// replaces a live board: under the write lease in maintenance mode and
+// the exclusive open guard, refusing while other processes have the board
+// open, it verifies and stages the replacement, links the original into a
+// quarantine set (board.Quarantine), blocks the board (board.Block: its
+// sidecars held aside, a directory at the -wal's name) and renames the
+// replacement over the db; an interrupted swap is resolved by
+// board.ResolveSwap (resolve.go). Every file operation goes through
+// board.FS so tests can fail any one of them. Auto (auto.go) is check,
+// then REINDEX for index-only damage (repair.go) or salvage, diff and
+// swap, then check again.
+//
+// The damage marker (board.Damage) is recorded and cleared here for
+// kanban-recover (mark.go: CheckAndMark). Snapshot (snapshot.go) keeps
+// verified copies of a healthy board; a salvage fills what it lost from
+// the newest one (restore.go). The command line is package cli.
 package recover

@@ -1,6 +1,7 @@
 // Command kanban-recover detects, salvages and replaces damaged kanban
-// boards: check, salvage, diff, swap, and auto (all four, for cron or
-// when kanban reports a damaged board). See docs/RECOVERY.md.
+// boards: check, salvage, diff, swap, auto (all four, for cron or when
+// kanban reports a damaged board) and snapshot (verified copies repair
+// restores from). See docs/RECOVERY.md.
 package main
 
 import (

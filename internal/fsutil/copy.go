@@ -1,4 +1,5 @@
-// Package fsutil holds the one plain file copy the other packages share.
+// Package fsutil holds the plain file copy the other packages share (the
+// swap's copies, which go through an injectable FS, are board.CopyInto).
 package fsutil
 
 import (

@@ -46,6 +46,7 @@ func MigrateMain() {
 	os.Exit(code)
 }
 
+// RecoverMain runs kanban-recover's command line as its main does.
 func RecoverMain() {
 	ctx, stop := lockd.Drain(context.Background())
 	code := rcli.Exit(ctx, rcli.Run(ctx, rcli.NewApp(), os.Args[1:]), os.Stderr)

@@ -31,8 +31,10 @@ type PageHeader struct {
 	Right     uint32 // right-most child; interior pages only
 }
 
-// IsLeaf and IsTable classify the page type.
-func (h PageHeader) IsLeaf() bool  { return h.Type == TypeTableLeaf || h.Type == TypeIndexLeaf }
+// IsLeaf reports a leaf page (table or index).
+func (h PageHeader) IsLeaf() bool { return h.Type == TypeTableLeaf || h.Type == TypeIndexLeaf }
+
+// IsTable reports a table b-tree page (leaf or interior).
 func (h PageHeader) IsTable() bool { return h.Type == TypeTableLeaf || h.Type == TypeTableInterior }
 
 // Size is 8 on leaves and 12 on interior pages.

@@ -1,5 +1,5 @@
 // Package cli is kanban-recover's command line: board selection, the
-// check, salvage, diff, swap and auto verbs with their text and --json
+// check, salvage, diff, swap, auto and snapshot verbs with their text and --json
 // output, and the mapping of outcomes to exit codes. The work itself is
 // package recover.
 //
