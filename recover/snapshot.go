@@ -241,7 +241,7 @@ func (s *snapshotter) refuse() error {
 		return fmt.Errorf("%s is not a regular file", db)
 	}
 	if board.SwapPending(db) {
-		return fmt.Errorf("%s: a kanban-recover swap was interrupted and the board is blocked; kanban-recover auto puts it right", db)
+		return fmt.Errorf("%s: a kanban-recover swap was interrupted and the board is blocked; not snapshotted", db)
 	}
 	d, err := board.ReadDamage(db)
 	if d != nil {

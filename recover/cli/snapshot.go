@@ -49,6 +49,8 @@ func (c *snapshotVerb) run(ctx context.Context, a *App, t target) (result, error
 		err = fmt.Errorf("no board database at %s", t.DB)
 	case errors.As(err, &de):
 		err = fmt.Errorf("%w. To repair it run: %s", err, t.RepairCommand())
+	default:
+		err = nameResolve(t, err)
 	}
 	if err != nil {
 		rep.Error = oneLine(err.Error())
