@@ -44,7 +44,7 @@ const minSalvageBytes = 256 << 10
 // AutoOptions configures Auto.
 type AutoOptions struct {
 	DBPath        string
-	QuarantineDir string // "" means DefaultQuarantineDir(DBPath)
+	QuarantineDir string // "" means board.Quarantine.DefaultDir(DBPath)
 	// Quick checks with quick_check instead of integrity_check (which
 	// also cross-checks index contents, so index-only damage is found).
 	Quick        bool
@@ -352,7 +352,7 @@ func salvagePath(db string) string { return board.SalvagePath(db) }
 
 // removeTemp removes what an earlier, interrupted Auto left.
 func (a *auto) removeTemp() {
-	if SwapPending(a.o.DBPath) {
+	if board.SwapPending(a.o.DBPath) {
 		return // an interrupted swap may be staging from it; its resolve decides
 	}
 	for _, suf := range []string{"", ".tmp", board.WALSuffix, board.SHMSuffix, ".tmp" + board.WALSuffix, ".tmp" + board.SHMSuffix} {
@@ -383,7 +383,7 @@ func (a *auto) quarantineDir() string {
 	if a.o.QuarantineDir != "" {
 		return a.o.QuarantineDir
 	}
-	return DefaultQuarantineDir(a.o.DBPath)
+	return board.Quarantine.DefaultDir(a.o.DBPath)
 }
 
 // recheck checks the repaired board; storage problems left mean failure.

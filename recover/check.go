@@ -112,7 +112,7 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	if opts.Full {
 		r.Mode = "integrity_check"
 	}
-	if SwapPending(opts.DBPath) {
+	if board.SwapPending(opts.DBPath) {
 		r.problem(KindSwapPending, "%s exists: a swap was interrupted; kanban-recover auto (or swap) puts the board back", board.SwapPendingPath(opts.DBPath))
 	}
 	if err := r.checkFiles(sc.DB); err != nil {

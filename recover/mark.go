@@ -103,7 +103,7 @@ func markDamaged(db, who string, r *CheckReport) (bool, error) {
 // changed under the check gives ErrBoardChanged. It returns the check and
 // the hash it was taken at.
 func confirmCheck(ctx context.Context, o CheckOptions) (*CheckReport, string, error) {
-	before, err := ContentHash(o.DBPath)
+	before, err := board.ContentHash(o.DBPath)
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,7 +111,7 @@ func confirmCheck(ctx context.Context, o CheckOptions) (*CheckReport, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := ContentHash(o.DBPath)
+	after, err := board.ContentHash(o.DBPath)
 	if err != nil {
 		return nil, "", err
 	}

@@ -9,11 +9,6 @@ import (
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
-// SwapPending reports whether a swap journal is left next to the board:
-// a swap was interrupted during its commit and the board is blocked
-// until ResolveSwap (or the next Swap, Auto or kanban open) resolves it.
-func SwapPending(dbPath string) bool { return board.SwapPending(dbPath) }
-
 // ResolveSwap undoes or finishes an interrupted swap (board.ResolveSwap)
 // under the write lease in maintenance mode and the open guard. It
 // returns what it did ("" when there was nothing to do).

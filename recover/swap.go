@@ -23,7 +23,7 @@ type SwapOptions struct {
 	DBPath  string // the live board
 	NewPath string // the replacement; verified before anything changes
 	// QuarantineDir receives the original files; "" means
-	// DefaultQuarantineDir(DBPath).
+	// board.Quarantine.DefaultDir(DBPath).
 	QuarantineDir string
 	// Force swaps even while other processes have the board open (they
 	// keep writing to the quarantined file). Without it the swap refuses
@@ -128,7 +128,7 @@ func newSwapper(o SwapOptions) (*swapper, error) {
 		s.fs = board.OSFS{}
 	}
 	if s.qdir == "" {
-		s.qdir = DefaultQuarantineDir(db)
+		s.qdir = board.Quarantine.DefaultDir(db)
 	}
 	if s.o.Now == nil {
 		s.o.Now = time.Now
@@ -327,7 +327,7 @@ func (s *swapper) after(ctx context.Context) error {
 		}
 		s.rep.MarkerCleared = d
 	}
-	pruned, err := board.Quarantine.Prune(s.fs, s.qdir, s.db, MaxQuarantineSets, s.set.dir)
+	pruned, err := board.Quarantine.Prune(s.fs, s.qdir, s.db, board.QuarantineKeep, s.set.dir)
 	s.rep.Pruned = pruned
 	if err != nil {
 		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("pruning %s: %v", s.qdir, err))

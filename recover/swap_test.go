@@ -212,7 +212,7 @@ func TestSwap_faults(t *testing.T) {
 					if rep != nil && rep.Swapped {
 						// A failure after the commit point leaves at most a
 						// journal that the next run finishes.
-						if err != nil || recover.SwapPending(db) {
+						if err != nil || board.SwapPending(db) {
 							t.Logf("swapped; err %v; notes %q", err, rep.Notes)
 							if _, err := recover.ResolveSwap(ctx(t), recover.SwapOptions{DBPath: db}); err != nil {
 								t.Fatalf("resolve: %v", err)
@@ -302,7 +302,7 @@ func TestSwap_interruptedCommit(t *testing.T) {
 	if err == nil || rep.Swapped {
 		t.Fatalf("swap err = %v, swapped = %v", err, rep != nil && rep.Swapped)
 	}
-	if !recover.SwapPending(db) {
+	if !board.SwapPending(db) {
 		t.Fatal("no swap journal after an interrupted commit")
 	}
 	if fi, err := os.Stat(db + "-wal"); err != nil || !fi.IsDir() {
@@ -484,7 +484,7 @@ func TestSwap_quarantine(t *testing.T) {
 	}
 	sets, _ := board.Quarantine.List(qdir, db)
 	others, _ := board.Quarantine.List(qdir, filepath.Join(dir, "other.db"))
-	if len(sets) != recover.MaxQuarantineSets || len(rep.Pruned) != 2 || len(others) != 11 {
+	if len(sets) != board.QuarantineKeep || len(rep.Pruned) != 2 || len(others) != 11 {
 		t.Errorf("sets after pruning: %d of this db, %d of another (pruned %v)", len(sets), len(others), rep.Pruned)
 	}
 	if _, err := os.Stat(detected); err != nil {
@@ -534,7 +534,7 @@ func TestSwap_boardChanged(t *testing.T) {
 		t.Fatalf("err = %v, want ErrBoardChanged", err)
 	}
 	checkUntouched(t, f, db, before)
-	sum, err := recover.ContentHash(db)
+	sum, err := board.ContentHash(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,8 +57,8 @@ func TestSwapWindow_reusedSetStagedGone(t *testing.T) {
 	ffs := newFaultFS("rename", 2) // the staged file's rename and every one after
 	ffs.sticky = true
 	rep, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: ffs, Now: fixedNow})
-	if err == nil || !rep.QuarantineReused || !recover.SwapPending(db) {
-		t.Fatalf("setup: err %v, reused %v, pending %v", err, rep.QuarantineReused, recover.SwapPending(db))
+	if err == nil || !rep.QuarantineReused || !board.SwapPending(db) {
+		t.Fatalf("setup: err %v, reused %v, pending %v", err, rep.QuarantineReused, board.SwapPending(db))
 	}
 	os.Remove(newPath)
 	if note, err := recover.ResolveSwap(ctx(t), recover.SwapOptions{DBPath: db}); err != nil || !strings.Contains(note, "undid") {
@@ -104,8 +104,8 @@ func TestSwap_rollbackKeepsJournal(t *testing.T) {
 	before := hashBoard(t, db)
 	newPath := f.placeNew(t, filepath.Join(t.TempDir(), "elsewhere", "new.db"))
 	rep, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: &pendingStuckFS{}, Now: fixedNow})
-	if !errors.Is(err, errInjected) || rep.Swapped || !recover.SwapPending(db) {
-		t.Fatalf("setup: err %v, pending %v", err, recover.SwapPending(db))
+	if !errors.Is(err, errInjected) || rep.Swapped || !board.SwapPending(db) {
+		t.Fatalf("setup: err %v, pending %v", err, board.SwapPending(db))
 	}
 	if note, err := recover.ResolveSwap(ctx(t), recover.SwapOptions{DBPath: db}); err != nil || note == "" {
 		t.Fatalf("resolve = %q, %v", note, err)
@@ -163,7 +163,7 @@ func TestSwapWindow_peerWriteBeforeBlock(t *testing.T) {
 	if fi, err := os.Stat(db + "-wal"); err != nil || fi.IsDir() {
 		t.Fatalf("setup: the board should not be blocked yet (%v)", err)
 	}
-	if !recover.SwapPending(db) {
+	if !board.SwapPending(db) {
 		t.Skip("the fault landed after the journal was removed; nothing to resolve")
 	}
 	out, err := exec.Command("python3", "-c", `import sqlite3, sys

@@ -29,7 +29,7 @@ func interruptSwap(t *testing.T, f *swapFixture) (db, newPath string) {
 	if _, err := recover.Swap(ctx(t), recover.SwapOptions{DBPath: db, NewPath: newPath, FS: ffs, Now: fixedNow}); err == nil {
 		t.Fatal("the simulated crash did not happen")
 	}
-	if !recover.SwapPending(db) {
+	if !board.SwapPending(db) {
 		t.Fatal("no swap journal after the interrupted commit")
 	}
 	return db, newPath
@@ -83,7 +83,7 @@ func TestSwapWindow_diverged(t *testing.T) {
 	if !errors.Is(err, recover.ErrSwapDiverged) {
 		t.Fatalf("resolve = %v, want ErrSwapDiverged", err)
 	}
-	if recover.SwapPending(db) {
+	if board.SwapPending(db) {
 		t.Error("the journal is still there")
 	}
 	sets := quarantineSets(t, db)
@@ -194,7 +194,7 @@ os.kill(os.getpid(), signal.SIGKILL)`, db).CombinedOutput()
 	if err != nil || !chk.Healthy {
 		t.Fatalf("check of a board with a hot journal: %v, %+v", err, chk)
 	}
-	before, err := recover.ContentHash(db)
+	before, err := board.ContentHash(db)
 	if err != nil {
 		t.Fatal(err)
 	}

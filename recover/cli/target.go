@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/clikit"
-	"github.com/kanbanshim/kanbanshim/recover"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
 
@@ -29,7 +29,7 @@ type target = home.Target
 // nameResolve ends err with the command that resolves t's interrupted
 // swap, when a failed swap or auto left one behind.
 func nameResolve(t target, err error) error {
-	if err != nil && recover.SwapPending(t.DB) {
+	if err != nil && board.SwapPending(t.DB) {
 		return fmt.Errorf("%w. To resolve the interrupted swap run: %s", err, t.RepairCommand())
 	}
 	return err
