@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -30,8 +30,6 @@ var (
 	// command, resolves it first.
 	ErrSwapPending = errors.New("a kanban-recover swap was interrupted")
 )
-
-var sqliteHeader = []byte("SQLite format 3\x00")
 
 // Board is a board database opened for inspection or migration: the open
 // guard held (shared, or exclusive for a journal-mode change), and one
@@ -218,8 +216,8 @@ func checkFile(path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	head := make([]byte, len(sqliteHeader))
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteHeader) {
+	head := make([]byte, len(sqlitefile.HeaderMagic))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqlitefile.HeaderMagic {
 		return 0, fmt.Errorf("%s: %w", path, ErrNotSQLite)
 	}
 	return st.Size(), nil

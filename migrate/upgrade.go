@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ncruces/go-sqlite3"
-
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
@@ -120,7 +119,7 @@ func (u *upgrade) damaged(err error) error {
 // damaged marks SQLite's corruption errors as ErrDamaged (the command
 // line names the repair command).
 func damaged(err error) error {
-	if err != nil && !errors.Is(err, ErrDamaged) && (errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)) {
+	if err != nil && !errors.Is(err, ErrDamaged) && sqlx.IsCorrupt(err) {
 		return fmt.Errorf("%w (%w)", ErrDamaged, err)
 	}
 	return err

@@ -6,9 +6,6 @@ import (
 	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 )
 
-// headerMagic is the first 16 bytes of every SQLite database file.
-const headerMagic = "SQLite format 3\x00"
-
 // Header is the 100-byte database header at the start of page 1, decoded
 // without judging it: a salvager has to look at a damaged header too.
 type Header struct {
@@ -37,7 +34,7 @@ func ParseHeader(b []byte) Header {
 	}
 	u32 := func(off int) uint32 { return binary.BigEndian.Uint32(b[off:]) }
 	return Header{
-		Magic:           string(b[:16]) == headerMagic,
+		Magic:           string(b[:16]) == sqlitefile.HeaderMagic,
 		PageSize:        decodePageSize(be16(b[16:])),
 		WriteVersion:    b[18],
 		ReadVersion:     b[19],

@@ -457,6 +457,4 @@ func (s *snapshotter) prune(final string) {
 }
 
 // isCorrupt reports SQLite's verdict that a file is damaged.
-func isCorrupt(err error) bool {
-	return errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)
-}
+func isCorrupt(err error) bool { return sqlx.IsCorrupt(err) }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// HeaderMagic is the first 16 bytes of every SQLite database file.
+const HeaderMagic = "SQLite format 3\x00"
+
 // B-tree page types (the first byte of a page header).
 const (
 	TypeIndexInterior = 0x02

@@ -8,6 +8,7 @@
 package sqlx
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ncruces/go-sqlite3"
@@ -163,4 +164,11 @@ func LinkedVersion() (string, error) {
 	defer c.Close()
 	v, _, err := QueryText(c, "SELECT sqlite_version()")
 	return v, err
+}
+
+// IsCorrupt reports SQLite's verdict that a database file is damaged:
+// SQLITE_CORRUPT or SQLITE_NOTADB, from any statement. Busy, locked and
+// I/O errors are not damage.
+func IsCorrupt(err error) bool {
+	return errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)
 }

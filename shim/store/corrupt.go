@@ -11,6 +11,7 @@ import (
 
 	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
 
 // CorruptError is a board we refuse to open. Its message keeps upstream's
@@ -69,7 +70,7 @@ func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
 
 // IsCorrupt reports whether err says the database file is damaged.
 func IsCorrupt(err error) bool {
-	return errors.Is(err, ErrCorrupt) || errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)
+	return errors.Is(err, ErrCorrupt) || sqlx.IsCorrupt(err)
 }
 
 // classify turns SQLite's corruption codes into a CorruptError (with a
@@ -79,7 +80,7 @@ func (s *Store) classify(err error) error {
 	if err == nil || errors.Is(err, ErrCorrupt) {
 		return err
 	}
-	if errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB) {
+	if sqlx.IsCorrupt(err) {
 		return s.corrupt(err)
 	}
 	return err
@@ -133,7 +134,7 @@ func checkHeader(path string) error {
 		return fmt.Errorf("read header: %w", err)
 	}
 	buf = buf[:n]
-	if n >= 16 && string(buf[:16]) == "SQLite format 3\x00" && n == 100 {
+	if n >= 16 && string(buf[:16]) == sqlitefile.HeaderMagic && n == 100 {
 		return nil
 	}
 	first := buf[:min(32, n)]
