@@ -317,7 +317,7 @@ func (p *planner) rebuildStatements() []string {
 				continue
 			}
 			out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", t, extraColumnDef(name, p.insp.columnType(t, name))))
-			cols = append(cols, quoteIdent(name))
+			cols = append(cols, sqlx.QuoteIdent(name))
 		}
 		ins, sel := strings.Join(cols, ", "), strings.Join(cols, ", ")
 		if drop == "last_event_id" {
@@ -348,13 +348,7 @@ func isCanonical(t, name string) bool {
 // ALTER TABLE, and the copied values already satisfy the old ones.
 func extraColumnDef(name, typ string) string {
 	if typ == "" {
-		return quoteIdent(name)
+		return sqlx.QuoteIdent(name)
 	}
-	return quoteIdent(name) + " " + typ
-}
-
-// quoteIdent quotes a name read from a board's schema, which may be a
-// keyword or contain anything.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+	return sqlx.QuoteIdent(name) + " " + typ
 }

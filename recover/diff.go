@@ -246,7 +246,7 @@ func readTable(c *sqlite3.Conn, name string, cols []migrate.ColumnInfo) (sideTab
 	td := &TableData{Name: name, Columns: fromInfo(cols)}
 	td.finish()
 	t := sideTable{}
-	err := sqlx.Query(c, "SELECT rowid AS \"_kr_rowid\", * FROM "+quoteIdent(name), nil, func(r *sqlx.Row) error {
+	err := sqlx.Query(c, "SELECT rowid AS \"_kr_rowid\", * FROM "+sqlx.QuoteIdent(name), nil, func(r *sqlx.Row) error {
 		row := map[string]string{}
 		for _, col := range td.Columns {
 			row[strings.ToLower(col.Name)] = cmpValue(r.Value(col.Name))

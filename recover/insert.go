@@ -12,6 +12,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
 
@@ -83,7 +84,7 @@ func (w *writer) target(t *TableData) (*target, error) {
 			if insp.HasColumn(t.Name, c.Name) {
 				continue
 			}
-			sql := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s%s", quoteIdent(t.Name), quoteIdent(c.Name), safeType(c.Type), safeDefault(c))
+			sql := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s%s", sqlx.QuoteIdent(t.Name), sqlx.QuoteIdent(c.Name), safeType(c.Type), safeDefault(c))
 			if err := w.conn.Exec(sql); err != nil {
 				return nil, fmt.Errorf("add column %s: %w", c.Name, err)
 			}
@@ -168,15 +169,13 @@ func (tg *target) close() {
 func createSQL(t *TableData) string {
 	defs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		defs[i] = quoteIdent(c.Name) + " " + safeType(c.Type) + safeDefault(c)
+		defs[i] = sqlx.QuoteIdent(c.Name) + " " + safeType(c.Type) + safeDefault(c)
 		if i == t.IPK {
-			defs[i] = quoteIdent(c.Name) + " INTEGER PRIMARY KEY"
+			defs[i] = sqlx.QuoteIdent(c.Name) + " INTEGER PRIMARY KEY"
 		}
 	}
-	return fmt.Sprintf("CREATE TABLE %s (%s)", quoteIdent(t.Name), strings.Join(defs, ", "))
+	return fmt.Sprintf("CREATE TABLE %s (%s)", sqlx.QuoteIdent(t.Name), strings.Join(defs, ", "))
 }
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // safeType keeps a declared type only if it is plain words and numbers, as
 // the type text comes from a damaged file.
@@ -231,9 +230,9 @@ func (w *writer) insert(tg *target, r *Row) error {
 		cols := tg.columnsFor(n)
 		names := make([]string, len(cols))
 		for i, j := range cols {
-			names[i] = quoteIdent(tg.cols[j].name)
+			names[i] = sqlx.QuoteIdent(tg.cols[j].name)
 		}
-		sql := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", quoteIdent(tg.t.Name),
+		sql := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", sqlx.QuoteIdent(tg.t.Name),
 			strings.Join(names, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
 		st, _, err := w.conn.Prepare(sql)
 		if err != nil {

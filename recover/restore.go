@@ -352,7 +352,7 @@ func (r *restorer) named(loss *Loss) error {
 		}
 		where := make([]string, len(tl.KeyColumns))
 		for i, k := range tl.KeyColumns {
-			where[i] = quoteIdent(k) + " = ?"
+			where[i] = sqlx.QuoteIdent(k) + " = ?"
 		}
 		cond := strings.Join(where, " AND ")
 		for _, m := range tl.Missing {
@@ -405,12 +405,12 @@ func (r *restorer) archivedSince(id any) (string, error) {
 // insert copies the snapshot's row(s) matching cond into the output
 // where the output has no row with that key, and returns how many.
 func (r *restorer) insert(table, cols, cond string, args ...any) (int64, error) {
-	t := quoteIdent(table)
+	t := sqlx.QuoteIdent(table)
 	return sqlx.Exec(r.conn, "INSERT OR IGNORE INTO main."+t+" ("+cols+") SELECT "+cols+" FROM "+snapAlias+"."+t+" WHERE "+cond, args...)
 }
 
 func (r *restorer) snapHas(table, cond string, key []any) bool {
-	n, _, err := sqlx.QueryInt(r.conn, "SELECT count(*) FROM "+snapAlias+"."+quoteIdent(table)+" WHERE "+cond, key...)
+	n, _, err := sqlx.QueryInt(r.conn, "SELECT count(*) FROM "+snapAlias+"."+sqlx.QuoteIdent(table)+" WHERE "+cond, key...)
 	return err == nil && n > 0
 }
 
@@ -443,7 +443,7 @@ func (r *restorer) columns(table string) (string, error) {
 	var both []string
 	for _, c := range out {
 		if in[strings.ToLower(c)] {
-			both = append(both, quoteIdent(c))
+			both = append(both, sqlx.QuoteIdent(c))
 		}
 	}
 	r.cols[table] = strings.Join(both, ", ")
@@ -465,7 +465,7 @@ func (r *restorer) dependents() error {
 		if err != nil || cols == "" {
 			continue
 		}
-		cond := quoteIdent(ref.Column) + " = ?"
+		cond := sqlx.QuoteIdent(ref.Column) + " = ?"
 		switch ref.Table {
 		case "task_links":
 			cond += " AND parent_id IN (SELECT id FROM main.tasks) AND child_id IN (SELECT id FROM main.tasks)"
@@ -504,12 +504,12 @@ func dependentRefs() []migrate.Reference {
 // insertEach restores the snapshot's rows matching cond one by one, so
 // each restored row's key is known.
 func (r *restorer) insertEach(table, cols, cond string, keys []string, arg any) error {
-	t := quoteIdent(table)
+	t := sqlx.QuoteIdent(table)
 	keyCols := make([]string, len(keys))
 	match := make([]string, len(keys))
 	for i, k := range keys {
-		keyCols[i] = quoteIdent(k)
-		match[i] = "m." + quoteIdent(k) + " IS s." + quoteIdent(k)
+		keyCols[i] = sqlx.QuoteIdent(k)
+		match[i] = "m." + sqlx.QuoteIdent(k) + " IS s." + sqlx.QuoteIdent(k)
 	}
 	var rows [][]any
 	err := sqlx.Query(r.conn, "SELECT "+strings.Join(keyCols, ", ")+" FROM "+snapAlias+"."+t+" AS s WHERE "+cond+
@@ -526,7 +526,7 @@ func (r *restorer) insertEach(table, cols, cond string, keys []string, arg any) 
 	}
 	where := make([]string, len(keys))
 	for i, k := range keys {
-		where[i] = quoteIdent(k) + " = ?"
+		where[i] = sqlx.QuoteIdent(k) + " = ?"
 	}
 	for _, key := range rows {
 		n, err := r.insert(table, cols, strings.Join(where, " AND "), key...)

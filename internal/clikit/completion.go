@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kanbanshim/kanbanshim/internal/shq"
 )
 
 // Completion describes a command line for shell completion scripts. A
@@ -254,5 +256,5 @@ func (c Completion) writeScan(b *strings.Builder, loop, word string) {
 	b.WriteString("        esac\n    done\n")
 }
 
-// shQuote is s as one POSIX shell word.
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shQuote is s as one POSIX shell word, always single-quoted.
+func shQuote(s string) string { return shq.Single(s) }

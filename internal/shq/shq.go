@@ -13,8 +13,13 @@ func Quote(s string) string {
 	if s != "" && strings.IndexFunc(s, unsafe) < 0 {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return Single(s)
 }
+
+// Single returns s in single quotes whatever it holds (each single quote
+// inside written as quote, backslash, quote, quote): one shell word, for
+// generated scripts that quote every word alike.
+func Single(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Join quotes each word and joins them with spaces.
 func Join(words ...string) string {

@@ -10,6 +10,7 @@ package sqlx
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -172,3 +173,7 @@ func LinkedVersion() (string, error) {
 func IsCorrupt(err error) bool {
 	return errors.Is(err, sqlite3.CORRUPT) || errors.Is(err, sqlite3.NOTADB)
 }
+
+// QuoteIdent quotes a name for SQL (a table or column read from a
+// board's schema may be a keyword or contain anything).
+func QuoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
