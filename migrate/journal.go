@@ -12,6 +12,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/internal/proc"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 )
@@ -36,12 +37,8 @@ func (e *JournalError) Error() string {
 func (e *JournalError) Unwrap() error { return ErrJournalRefused }
 
 // Peer is what is known about the SQLite of the local hermes Python, the
-// process most likely to share a board with us.
-type Peer struct {
-	Python   string // interpreter asked ("" when none was found)
-	Version  string // its sqlite3.sqlite_version ("" when unknown)
-	Affected bool   // the version has the WAL-reset bug
-}
+// process most likely to share a board with us (internal/host asks).
+type Peer = host.PeerInfo
 
 // JournalMode reads the journal mode of the main database of c (a plain
 // read: it never changes anything).

@@ -25,6 +25,25 @@ type PeerInfo struct {
 	Affected bool   // the version has the WAL-reset bug
 }
 
+// EnvPeerSQLite names the SQLite version the hermes Python that shares
+// the boards links, for operators whose hermes runs elsewhere (a
+// container); "none" says no Python shares them.
+const EnvPeerSQLite = "KANBANSHIM_PEER_SQLITE"
+
+// PeerFromEnv is what EnvPeerSQLite (read through getenv) says about the
+// peer; ok is false when it is not set, and the interpreter must be
+// asked (DetectPeerSQLite).
+func PeerFromEnv(getenv func(string) string) (p PeerInfo, ok bool) {
+	switch v := strings.TrimSpace(getenv(EnvPeerSQLite)); v {
+	case "":
+		return PeerInfo{}, false
+	case "none":
+		return PeerInfo{Python: EnvPeerSQLite}, true
+	default:
+		return PeerInfo{Python: EnvPeerSQLite, Version: v, Affected: WALResetAffected(v)}, true
+	}
+}
+
 // WALResetAffected reports whether a SQLite version has the WAL-reset bug:
 // 3.7.0 through 3.51.2, except the backports 3.50.7 and 3.44.6.
 func WALResetAffected(version string) bool {

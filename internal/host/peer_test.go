@@ -50,3 +50,27 @@ func TestShebangPython(t *testing.T) {
 		t.Errorf("shebangPython(missing) = %q", got)
 	}
 }
+
+// KANBANSHIM_PEER_SQLITE: unset asks the interpreter; "none" is no peer;
+// a version is judged like the interpreter's answer.
+func TestPeerFromEnv(t *testing.T) {
+	for v, want := range map[string]struct {
+		ok bool
+		p  PeerInfo
+	}{
+		"":         {},
+		" none ":   {true, PeerInfo{Python: EnvPeerSQLite}},
+		"3.40.1":   {true, PeerInfo{Python: EnvPeerSQLite, Version: "3.40.1", Affected: true}},
+		"3.51.3\n": {true, PeerInfo{Python: EnvPeerSQLite, Version: "3.51.3"}},
+	} {
+		p, ok := PeerFromEnv(func(k string) string {
+			if k == EnvPeerSQLite {
+				return v
+			}
+			return ""
+		})
+		if ok != want.ok || p != want.p {
+			t.Errorf("%q: %+v %v, want %+v %v", v, p, ok, want.p, want.ok)
+		}
+	}
+}

@@ -2,18 +2,12 @@ package cli
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/kanbanshim/kanbanshim/internal/host"
 	"github.com/kanbanshim/kanbanshim/migrate"
 	"github.com/kanbanshim/kanbanshim/shim/home"
 )
-
-// EnvPeerSQLite is the SQLite version the local hermes Python links
-// ("none": no Python shares the board), as for kanban: for operators
-// whose hermes runs elsewhere (a container).
-const EnvPeerSQLite = "KANBANSHIM_PEER_SQLITE"
 
 func (a *App) now() time.Time {
 	if t := a.overrides().Now; !t.IsZero() {
@@ -26,17 +20,13 @@ func (a *App) now() time.Time {
 }
 
 // peer tells whether the local hermes Python's SQLite has the WAL-reset
-// bug: EnvPeerSQLite when set, else the interpreter is asked.
+// bug: KANBANSHIM_PEER_SQLITE when set (host.PeerFromEnv), else the
+// interpreter is asked.
 func (a *App) peer(ctx context.Context) migrate.Peer {
-	switch v := strings.TrimSpace(a.Env.Getenv(EnvPeerSQLite)); v {
-	case "":
-		p := host.DetectPeerSQLite(ctx)
-		return migrate.Peer{Python: p.Python, Version: p.Version, Affected: p.Affected}
-	case "none":
-		return migrate.Peer{Python: EnvPeerSQLite}
-	default:
-		return migrate.Peer{Python: EnvPeerSQLite, Version: v, Affected: host.WALResetAffected(v)}
+	if p, ok := host.PeerFromEnv(a.Env.Getenv); ok {
+		return p
 	}
+	return host.DetectPeerSQLite(ctx)
 }
 
 func (a *App) networkFS(dir string) (string, bool) {

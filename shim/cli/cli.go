@@ -346,19 +346,10 @@ func isTerminal(f *os.File) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// peerOverride reads KANBANSHIM_PEER_SQLITE: the SQLite version the local
-// hermes Python links ("none": no Python shares the board). For operators
-// whose hermes runs elsewhere (a container), and for tests.
-func (a *App) peerOverride() (host.PeerInfo, bool) {
-	v := strings.TrimSpace(a.Env.Getenv("KANBANSHIM_PEER_SQLITE"))
-	switch v {
-	case "":
-		return host.PeerInfo{}, false
-	case "none":
-		return host.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE"}, true
-	}
-	return host.PeerInfo{Python: "KANBANSHIM_PEER_SQLITE", Version: v, Affected: host.WALResetAffected(v)}, true
-}
+// peerOverride reads KANBANSHIM_PEER_SQLITE (host.PeerFromEnv): the
+// SQLite version the local hermes Python links, for operators whose
+// hermes runs elsewhere (a container), and for tests.
+func (a *App) peerOverride() (host.PeerInfo, bool) { return host.PeerFromEnv(a.Env.Getenv) }
 
 // repairBoard is the --board the corrupt-board message names: none when
 // HERMES_KANBAN_DB pins a file (then it says --db <path>), since
