@@ -72,7 +72,9 @@ func (c *watchCmd) run(ctx context.Context, a *App, _ []string) error {
 		return err
 	}
 	kinds := c.kindSet()
-	a.out("Watching kanban events. Ctrl-C to stop.")
+	// The starting point is read before the banner is printed: whoever
+	// sees the banner and then writes must see that write streamed (read
+	// after it, the write could land in the skipped history).
 	var cursor int64
 	err := a.withReader(ctx, func(st *store.Store) (err error) {
 		cursor, err = st.MaxEventID() // start after history: no replay
@@ -81,6 +83,7 @@ func (c *watchCmd) run(ctx context.Context, a *App, _ []string) error {
 	if err != nil {
 		return a.stopped(ctx, err)
 	}
+	a.out("Watching kanban events. Ctrl-C to stop.")
 	return a.poll(ctx, c.interval, func(st *store.Store) error {
 		rows, err := st.EventsAfter(cursor, "", watchBatch)
 		if err != nil {
