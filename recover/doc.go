@@ -40,7 +40,7 @@
 // quarantine set (board.Quarantine), blocks the board (board.Block: its
 // sidecars held aside, a directory at the -wal's name) and renames the
 // replacement over the db; an interrupted swap is resolved by
-// board.ResolveSwap (resolve.go). Every file operation goes through
+// lockd.ResolveSwap (resolve.go), as kanban's open resolves it. Every file operation goes through
 // board.FS so tests can fail any one of them. Auto (auto.go) is check,
 // then REINDEX for index-only damage (repair.go) or salvage, diff and
 // swap, then check again.

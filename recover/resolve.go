@@ -5,13 +5,13 @@ import (
 	"errors"
 	"path/filepath"
 
-	"github.com/kanbanshim/kanbanshim/board"
 	"github.com/kanbanshim/kanbanshim/lockd"
 )
 
-// ResolveSwap undoes or finishes an interrupted swap (board.ResolveSwap)
-// under the write lease in maintenance mode and the open guard. It
-// returns what it did ("" when there was nothing to do).
+// ResolveSwap undoes or finishes an interrupted swap of o.DBPath as
+// kanban-recover (lockd.ResolveSwap, the one implementation kanban's open
+// uses too), with o's lease timeout and file system. It returns what it
+// did ("" when there was nothing to do).
 func ResolveSwap(ctx context.Context, o SwapOptions) (string, error) {
 	if o.DBPath == "" {
 		return "", errors.New("resolve swap: DBPath is required")
@@ -20,17 +20,5 @@ func ResolveSwap(ctx context.Context, o SwapOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !board.SwapPending(db) {
-		return "", nil
-	}
-	m, err := lockd.Maintain(ctx, db, ToolName, "resolve swap", o.LeaseTimeout)
-	if err != nil {
-		return "", err
-	}
-	defer m.Release()
-	fsys := o.FS
-	if fsys == nil {
-		fsys = board.OSFS{}
-	}
-	return board.ResolveSwap(fsys, db)
+	return lockd.ResolveSwap(ctx, o.FS, db, ToolName, o.LeaseTimeout)
 }

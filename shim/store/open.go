@@ -162,7 +162,7 @@ func (s *Store) settleSwap(ctx context.Context) error {
 	if s.opts.ReadOnly {
 		return pe
 	}
-	note, err := resolveSwap(ctx, s.path, s.opts.LeaseTimeout)
+	note, err := lockd.ResolveSwap(ctx, nil, s.path, "kanban", s.opts.LeaseTimeout)
 	if err != nil {
 		pe.Err = err
 		return pe
@@ -174,17 +174,6 @@ func (s *Store) settleSwap(ctx context.Context) error {
 		return pe
 	}
 	return nil
-}
-
-// resolveSwap resolves an interrupted swap of the board at db while
-// holding it for maintenance.
-func resolveSwap(ctx context.Context, db string, timeout time.Duration) (string, error) {
-	m, err := lockd.Maintain(ctx, db, "kanban", "resolve swap", timeout)
-	if err != nil {
-		return "", err
-	}
-	defer m.Release()
-	return board.ResolveSwap(board.OSFS{}, db)
 }
 
 func statBoard(path string) (size int64, exists bool, err error) {
