@@ -13,6 +13,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/kanbanshim/kanbanshim/board"
+	"github.com/kanbanshim/kanbanshim/internal/sqlitefile"
 	"github.com/kanbanshim/kanbanshim/internal/sqlx"
 	"github.com/kanbanshim/kanbanshim/migrate"
 )
@@ -151,7 +152,7 @@ func (r *CheckReport) checkFiles(db string) error {
 		r.WAL, _ = readWAL(wal, r.Header.PageSize)
 		r.checkWAL()
 	}
-	if err := r.checkSalvageable(db, wal, walPresent); err != nil {
+	if err := r.checkSalvageable(db); err != nil {
 		return err
 	}
 	shm, _, err := readHead(board.SHM(db), shmHeaderMinSize)
@@ -165,13 +166,14 @@ func (r *CheckReport) checkFiles(db string) error {
 	return nil
 }
 
-// checkSalvageable looks closer at a file whose header cannot be trusted:
-// when no page of it parses as a b-tree page and no -wal gives another
-// way in (salvage's own test, newImage), it is not a SQLite database at
-// all, and the repair is to start a fresh board (auto --fresh). A 0-byte
-// database next to a -wal or -journal holding data is not empty: SQLite
-// would delete that sidecar, a salvage reads it.
-func (r *CheckReport) checkSalvageable(db string, wal []byte, walPresent bool) error {
+// checkSalvageable looks closer at a file that may not be a database:
+// when its header is not sane, no page of it parses as a b-tree page and
+// no -wal gives another way in (sqlitefile.NotADatabase, kanban's own
+// verdict), it is not a SQLite database at all, and the repair is to
+// start a fresh board (auto --fresh). A 0-byte database next to a -wal
+// or -journal holding data is not empty: SQLite would delete that
+// sidecar, a salvage reads it.
+func (r *CheckReport) checkSalvageable(db string) error {
 	if r.FileSize == 0 {
 		var ee *board.EmptyDBError
 		if errors.As(board.CheckEmpty(db), &ee) {
@@ -179,14 +181,7 @@ func (r *CheckReport) checkSalvageable(db string, wal []byte, walPresent bool) e
 		}
 		return nil
 	}
-	if r.Header.Sane() {
-		return nil
-	}
-	main, err := os.ReadFile(db)
-	if err != nil {
-		return err
-	}
-	if _, err := newImage(main, wal, walPresent); errors.Is(err, ErrNotDatabase) {
+	if sqlitefile.NotADatabase(db, board.WAL(db)) {
 		r.problem(KindNotSQLite, "no page of the file is a SQLite b-tree page (text, random bytes or another format): nothing in it can be salvaged")
 	}
 	return nil

@@ -24,6 +24,8 @@ type Header struct {
 	Encoding        uint32 `json:"encoding"`
 	VersionValidFor uint32 `json:"version_valid_for"`
 	SQLiteVersion   uint32 `json:"sqlite_version"`
+
+	sane bool // sqlitefile.HeaderSane, see Sane
 }
 
 // ParseHeader decodes b (at least 100 bytes; shorter input gives a zero
@@ -49,6 +51,7 @@ func ParseHeader(b []byte) Header {
 		Encoding:        u32(56),
 		VersionValidFor: u32(92),
 		SQLiteVersion:   u32(96),
+		sane:            sqlitefile.HeaderSane(b),
 	}
 }
 
@@ -66,13 +69,11 @@ func decodePageSize(v int) int {
 
 func validPageSize(v int) bool { return sqlitefile.ValidPageSize(v) }
 
-// Sane reports whether the fields a page reader depends on are intact. It
-// is deliberately strict: a header that fails it is not trusted for the page
-// size or reserved bytes, and those are detected instead.
-func (h Header) Sane() bool {
-	return h.Magic && h.PageSize != 0 && h.FractionsOK && h.Reserved < 256 &&
-		h.PageSize-h.Reserved >= 480
-}
+// Sane reports whether the fields a page reader depends on are intact
+// (sqlitefile.HeaderSane, the rule kanban's "not a database" verdict uses
+// too). It is deliberately strict: a header that fails it is not trusted
+// for the page size or reserved bytes, and those are detected instead.
+func (h Header) Sane() bool { return h.sane }
 
 // PageCountValid reports whether the in-header page count can be believed:
 // non-zero and written by the same version that wrote the change counter.

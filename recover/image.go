@@ -87,11 +87,22 @@ func newImage(main, wal []byte, walPresent bool) (*Image, error) {
 	case walHdr.HeaderValid:
 		img.PageSize, img.PageSizeSource = walHdr.PageSize, SizeFromWAL
 	default:
+		// The page size whose pages also decode wins; failing that, any
+		// under which pages parse at all (sqlitefile's sample and test,
+		// so this says "not a database" exactly when kanban does:
+		// sqlitefile.NotADatabase), and a sane header's own.
 		ps := detectPageSize(main)
 		if ps == 0 {
+			ps = sqlitefile.DetectPageSize(main, nil)
+		}
+		switch {
+		case ps != 0:
+			img.PageSize, img.PageSizeSource = ps, SizeFromDetected
+		case img.Header.Sane():
+			img.PageSize, img.PageSizeSource = img.Header.PageSize, SizeFromHeader
+		default:
 			return nil, ErrNotDatabase
 		}
-		img.PageSize, img.PageSizeSource = ps, SizeFromDetected
 	}
 	img.main = padToPages(main, img.PageSize)
 	img.FilePages = uint32(len(img.main) / img.PageSize)

@@ -37,3 +37,19 @@ func BenchmarkScanWAL(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkNotADatabase measures the verdict kanban asks for at open on
+// a file that fails its header check, in the worst case: 64 MiB of
+// random bytes, where no sampled page parses and every sample is read.
+func BenchmarkNotADatabase(b *testing.B) {
+	data := make([]byte, 64<<20)
+	for i := range data {
+		data[i] = byte(i*7919 + i>>9)
+	}
+	path := writeTemp(b, data)
+	for b.Loop() {
+		if !NotADatabase(path, path+"-wal") {
+			b.Fatal("a database?")
+		}
+	}
+}

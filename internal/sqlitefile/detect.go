@@ -1,6 +1,8 @@
 package sqlitefile
 
 import (
+	"bytes"
+	"encoding/binary"
 	"io"
 	"os"
 )
@@ -9,11 +11,22 @@ import (
 // page sizes are scored (nil: Consistent alone).
 type PageAccept func(pgno uint32, data []byte, h PageHeader) bool
 
+// DetectSample is the most pages read per candidate page size, by every
+// look for b-tree pages in a file whose header cannot be trusted: the
+// verdict "not a database" (NotADatabase, HasBTreePages) that kanban,
+// kanban-migrate and kanban-recover all give, and kanban-recover's page
+// size detection (DetectPageSize, ScorePageSize). One sample, so the
+// tools never disagree about a file: a page size under which no sampled
+// page parses is one under which the file is not a database. It is small
+// because kanban asks at open, on every command, for a file that fails
+// its header check: at most 256 pages per size (8 sizes) are read.
+const DetectSample = 256
+
 // DetectPageSize tries every page size and keeps the one under which the
-// most pages parse as consistent b-tree pages with at least one cell (a
-// wrong size leaves page starts inside real pages, or cell pointers past
-// the end). At most DetectSample pages are tested per size. 0 means no
-// page parsed under any size: the bytes are not a SQLite database.
+// most sampled pages parse as consistent b-tree pages with at least one
+// cell (a wrong size leaves page starts inside real pages, or cell
+// pointers past the end). 0 means no sampled page parsed under any size
+// (with accept nil: exactly when HasBTreePages is false).
 func DetectPageSize(b []byte, accept PageAccept) int {
 	best, bestScore := 0, 0
 	for ps := 512; ps <= 65536; ps *= 2 {
@@ -24,21 +37,42 @@ func DetectPageSize(b []byte, accept PageAccept) int {
 	return best
 }
 
-// DetectSample is the most pages DetectPageSize tests per page size.
-const DetectSample = 4096
-
 // ScorePageSize counts the sampled pages of b that parse as consistent,
 // non-empty b-tree pages of size ps.
 func ScorePageSize(b []byte, ps int, accept PageAccept) int {
-	n := len(b) / ps
-	if n == 0 {
-		return 0
+	return scorePages(bytes.NewReader(b), int64(len(b)), int64(ps), accept, false)
+}
+
+// HasBTreePages reports whether any page sampled from r, size bytes,
+// parses as a consistent b-tree page under any page size: whether a
+// file whose header is unreadable may still hold a board worth salvaging.
+// A text file, random bytes or a truncated stub do not.
+func HasBTreePages(r io.ReaderAt, size int64) bool {
+	for ps := int64(512); ps <= 65536; ps *= 2 {
+		if scorePages(r, size, ps, nil, true) > 0 {
+			return true
+		}
 	}
+	return false
+}
+
+// scorePages counts the pages of size ps sampled from r (DetectSample,
+// evenly spread from the first) that parse as consistent, non-empty
+// b-tree pages passing accept; first stops at the first one.
+func scorePages(r io.ReaderAt, size, ps int64, accept PageAccept, first bool) int {
+	n := size / ps
 	step := max(1, n/DetectSample)
+	buf := make([]byte, ps)
 	score := 0
-	for i := 0; i < n; i += step {
-		if pageLooksValid(uint32(i+1), b[i*ps:(i+1)*ps], accept) {
+	for i := int64(0); i < n; i += step {
+		if _, err := r.ReadAt(buf, i*ps); err != nil {
+			break
+		}
+		if pageLooksValid(uint32(i+1), buf, accept) {
 			score++
+			if first {
+				break
+			}
 		}
 	}
 	return score
@@ -56,35 +90,31 @@ func pageLooksValid(pgno uint32, data []byte, accept PageAccept) bool {
 	return accept == nil || accept(pgno, data, h)
 }
 
-// quickSample is the most pages HasBTreePages reads per page size.
-const quickSample = 256
-
-// HasBTreePages reports whether any of (at most 256 per page size) pages
-// sampled from r, size bytes, parses as a consistent b-tree page: whether
-// a file whose header is unreadable may still hold a board worth
-// salvaging. A text file, random bytes or a truncated stub do not.
-func HasBTreePages(r io.ReaderAt, size int64) bool {
-	buf := make([]byte, 65536)
-	for ps := int64(512); ps <= 65536; ps *= 2 {
-		n := size / ps
-		step := max(1, n/quickSample)
-		for i := int64(0); i < n; i += step {
-			if _, err := r.ReadAt(buf[:ps], i*ps); err != nil {
-				break
-			}
-			if pageLooksValid(uint32(i+1), buf[:ps], nil) {
-				return true
-			}
-		}
+// HeaderSane reports whether the fields of a database header (the first
+// 100 bytes, b) that a page reader depends on are intact: the magic
+// string, a valid page size, the fixed payload fractions (64/32/32) and
+// at least MinUsable bytes per page after the reserved ones. A file with
+// such a header is a database even when no page parses (a new database
+// without tables has none with a cell).
+func HeaderSane(b []byte) bool {
+	if len(b) < 100 || string(b[:16]) != HeaderMagic {
+		return false
 	}
-	return false
+	ps := int(binary.BigEndian.Uint16(b[16:]))
+	if ps == 1 {
+		ps = 65536
+	}
+	return ValidPageSize(ps) && b[21] == 64 && b[22] == 32 && b[23] == 32 && ps-int(b[20]) >= MinUsable
 }
 
 // NotADatabase reports whether the file at db holds nothing SQLite could
-// read or a salvage could recover: no page of it parses as a b-tree page
+// read or a salvage could recover: it is not empty, its header is not
+// sane (HeaderSane), no sampled page of it parses as a b-tree page
 // (HasBTreePages) and no valid -wal header at wal gives another way in.
 // A text file, random bytes or a truncated stub are not databases; a
-// board with only its header damaged is.
+// board with only its header damaged is. This is the one verdict every
+// tool gives (kanban at open, kanban-migrate, kanban-recover's check and
+// salvage), so the command one names is the command the other expects.
 func NotADatabase(db, wal string) bool {
 	f, err := os.Open(db)
 	if err != nil {
@@ -92,7 +122,12 @@ func NotADatabase(db, wal string) bool {
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 || HasBTreePages(f, fi.Size()) {
+	if err != nil || fi.Size() == 0 {
+		return false
+	}
+	head := make([]byte, 100)
+	n, _ := io.ReadFull(f, head)
+	if HeaderSane(head[:n]) || HasBTreePages(f, fi.Size()) {
 		return false
 	}
 	if w, err := os.Open(wal); err == nil {

@@ -97,8 +97,9 @@ func (s *Store) corrupt(cause error) error {
 	}
 	snap, _ := board.QuarantineCopy(s.path, s.opts.QuarantineDir, "detected", s.clock())
 	s.markDamaged(reason, snap)
-	var he *HeaderError
-	notDB := errors.As(cause, &he) && sqlitefile.NotADatabase(s.path, board.WAL(s.path))
+	// The verdict kanban-recover gives too (one detector): a file with a
+	// sane header, or any b-tree page, or a -wal, is a board to salvage.
+	notDB := sqlitefile.NotADatabase(s.path, board.WAL(s.path))
 	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, NotSQLite: notDB, Err: cause}
 }
 
