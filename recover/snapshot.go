@@ -25,6 +25,7 @@ const (
 	SnapshotSkipped = "skipped" // not enough free space; nothing written
 	SnapshotDamaged = "damaged" // the board is damaged; nothing written
 	SnapshotFailed  = "failed"  // could not take or verify it; nothing kept
+	SnapshotEmpty   = "empty"   // a 0-byte board or one without tables: nothing to snapshot
 )
 
 // spaceFactor: a snapshot is skipped when, after it, the file system
@@ -113,6 +114,12 @@ func (e *DamagedError) Unwrap() error { return ErrDamaged }
 // back; snapshot after that.
 var ErrHotJournal = errors.New("the board has an interrupted transaction (a writer died mid-write; its -journal is hot)")
 
+// ErrEmptyBoard means the board holds nothing to snapshot: its file is
+// 0 bytes, or a database without a single table (kanban initialises it
+// on first use). Not a failure: `snapshot --all` from cron must not mail
+// about a board nobody has used yet.
+var ErrEmptyBoard = errors.New("empty board: nothing to snapshot")
+
 // ErrNoSpace means a snapshot would leave too little free space.
 var ErrNoSpace = errors.New("not enough free space for a snapshot")
 
@@ -161,6 +168,8 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (*SnapshotReport, error) {
 		s.rep.Status, s.rep.Damage, s.rep.Problems = SnapshotDamaged, de.Marker, de.Problems
 	case errors.Is(err, ErrNoSpace):
 		s.rep.Status = SnapshotSkipped
+	case errors.Is(err, ErrEmptyBoard):
+		s.rep.Status = SnapshotEmpty
 	}
 	if err != nil {
 		s.rep.Error = err.Error()
@@ -227,7 +236,7 @@ func (s *snapshotter) run(ctx context.Context) error {
 // refuse fails for a board that is not there, is blocked by an
 // interrupted swap, carries a damage marker, is an empty database whose
 // -wal or -journal holds data (damage: SQLite would delete that sidecar
-// as it opened the board), or has a hot -journal (SQLite would roll it
+// as it opened the board), is empty (ErrEmptyBoard), or has a hot -journal (SQLite would roll it
 // back in the board as it read it).
 func (s *snapshotter) refuse() error {
 	db := s.o.DBPath
@@ -254,6 +263,7 @@ func (s *snapshotter) refuse() error {
 		if err := board.CheckEmpty(db); err != nil {
 			return s.damaged("open", []string{err.Error()})
 		}
+		return fmt.Errorf("%s: %w", db, ErrEmptyBoard)
 	}
 	if hot, err := board.HotJournal(db); err != nil || hot {
 		if hot {
@@ -350,6 +360,9 @@ func (s *snapshotter) copy(ctx context.Context, tmp string) (err error) {
 	if s.rep.Tasks, _, err = sqlx.QueryInt(c, "SELECT count(*) FROM tasks"); err != nil {
 		if isCorrupt(err) {
 			return s.damaged("count tasks", []string{err.Error()})
+		}
+		if n, _, cerr := sqlx.QueryInt(c, "SELECT count(*) FROM sqlite_schema"); cerr == nil && n == 0 {
+			return fmt.Errorf("%s: %w", s.o.DBPath, ErrEmptyBoard)
 		}
 		return fmt.Errorf("%s is not a kanban board: %w", s.o.DBPath, err)
 	}

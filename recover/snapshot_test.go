@@ -392,3 +392,40 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
+
+// An empty board, a 0-byte file or a database without a single table,
+// has nothing to snapshot: ErrEmptyBoard, status "empty", nothing
+// written and the file unchanged. (Before, "no such table: tasks".)
+func TestSnapshot_emptyBoard(t *testing.T) {
+	dir := t.TempDir()
+	zero := filepath.Join(dir, "zero.db")
+	if err := os.WriteFile(zero, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noTables := filepath.Join(dir, "notables.db")
+	c, err := sqlite3.Open(noTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Exec("PRAGMA user_version=7"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for _, db := range []string{zero, noTables} {
+		before := hashBoard(t, db)
+		snaps := filepath.Join(dir, "snapshots")
+		rep, err := recover.Snapshot(ctx(t), recover.SnapshotOptions{DBPath: db, Dir: snaps})
+		if !errors.Is(err, recover.ErrEmptyBoard) || rep.Status != recover.SnapshotEmpty {
+			t.Errorf("%s: status %q, err %v; want empty, ErrEmptyBoard", filepath.Base(db), rep.Status, err)
+		}
+		if sets, _ := board.Snapshot.List(snaps, db); len(sets) > 0 {
+			t.Errorf("%s: snapshots written: %v", filepath.Base(db), sets)
+		}
+		if entries, _ := os.ReadDir(snaps); len(entries) > 0 {
+			t.Errorf("%s: %s holds %d entries", filepath.Base(db), snaps, len(entries))
+		}
+		if after := hashBoard(t, db); after != before {
+			t.Errorf("%s changed", filepath.Base(db))
+		}
+	}
+}

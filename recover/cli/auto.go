@@ -78,7 +78,7 @@ func (a *App) printAuto(t target, r *recover.AutoReport) {
 		a.printNotes(r.Notes)
 		return
 	case recover.StatusEmpty:
-		a.out("%s: %s; nothing to repair", t.Describe(), emptyVerdict(r.Check))
+		a.out("%s: %s; nothing to repair", t.Describe(), emptyVerdict(r.Check.FileSize))
 		return
 	case recover.StatusHealthy:
 		a.out("%s: healthy (%s); nothing to repair", t.Describe(), r.Check.Mode)

@@ -71,7 +71,7 @@ func (c *checkVerb) run(ctx context.Context, a *App, t target) (result, error) {
 // warnings, and the command that repairs the board.
 func (a *App) printCheck(t target, r *recover.CheckReport) {
 	if r.Empty {
-		a.out("%s: %s", t.Describe(), emptyVerdict(r))
+		a.out("%s: %s", t.Describe(), emptyVerdict(r.FileSize))
 		return
 	}
 	if r.Healthy {
@@ -96,10 +96,11 @@ func (a *App) printCheck(t target, r *recover.CheckReport) {
 	}
 }
 
-// emptyVerdict is what check and auto say about a board with nothing in
-// it: not damaged, kanban initialises it on first use.
-func emptyVerdict(r *recover.CheckReport) string {
-	if r != nil && r.FileSize > 0 {
+// emptyVerdict is what check, auto and snapshot say about a board with
+// nothing in it (a file of size bytes): not damaged, kanban initialises
+// it on first use.
+func emptyVerdict(size int64) string {
+	if size > 0 {
 		return "empty (no tables): not a board yet; kanban initialises it on first use"
 	}
 	return "empty (0 bytes): not a board yet; kanban initialises it on first use"

@@ -27,7 +27,9 @@ type snapshotJSON struct {
 
 // run takes a verified snapshot of a healthy board into its snapshot set
 // and prunes the set to kanban.snapshot_keep. A damaged board is refused
-// (exit 3), a lack of space skips it (exit 1); nothing is written then.
+// (exit 3), a lack of space skips it (exit 1), an empty board has nothing
+// to snapshot (exit 0, as a board with no database yet); nothing is
+// written then.
 func (c *snapshotVerb) run(ctx context.Context, a *App, t target) (result, error) {
 	if t.Missing {
 		if !c.json {
@@ -45,6 +47,12 @@ func (c *snapshotVerb) run(ctx context.Context, a *App, t target) (result, error
 		BusyTimeout: a.busyTimeout(), Now: a.Now})
 	var de *recover.DamagedError
 	switch {
+	case errors.Is(err, recover.ErrEmptyBoard):
+		if !c.json {
+			a.out("%s: %s; nothing to snapshot", t.Describe(), emptyVerdict(rep.BoardBytes))
+		}
+		rep.Error = ""
+		return result{obj: snapshotJSON{Board: t.SlugOrNil(), SnapshotReport: rep}}, nil
 	case errors.Is(err, recover.ErrNoBoard):
 		err = fmt.Errorf("no board database at %s", t.DB)
 	case errors.As(err, &de):
