@@ -154,6 +154,13 @@ func (a *auto) swapOptions() SwapOptions {
 }
 
 func (a *auto) run(ctx context.Context) error {
+	if a.o.SnapshotPath != "" {
+		// Checked before anything else, not only when a salvage loses
+		// rows: a bad path must not go unnoticed on a healthy board.
+		if err := CheckSnapshot(ctx, a.o.SnapshotPath); err != nil {
+			return err
+		}
+	}
 	if _, err := os.Stat(a.o.DBPath); errors.Is(err, os.ErrNotExist) {
 		a.rep.Status = StatusMissing
 		return a.clearOrphanMarker()

@@ -156,24 +156,11 @@ func (s *snapshotSource) close() {
 // healthy kanban board.
 var ErrSnapshotInvalid = errors.New("snapshot is not a healthy kanban board")
 
-// pickSnapshot chooses the snapshot a salvage restores from: the one
-// named (copied to a private scratch directory first, as anything outside
-// the board's own snapshot set may be a live board), else the newest of
-// the board's set in dir that still passes quick_check. It returns nil
-// and a note when there is none to use.
-func pickSnapshot(ctx context.Context, named, dir, db string) (*snapshotSource, []string, error) {
-	if named != "" {
-		sc, err := copyBoard(ctx, named)
-		if err != nil {
-			return nil, nil, fmt.Errorf("snapshot %s: %w", named, err)
-		}
-		src := &snapshotSource{path: sc.DB, named: named, takenAt: takenAt(named), scratch: sc}
-		if err := usable(src.path); err != nil {
-			src.close()
-			return nil, nil, fmt.Errorf("%w: %s: %w", ErrSnapshotInvalid, named, err)
-		}
-		return src, nil, nil
-	}
+// pickSnapshot chooses the snapshot a salvage restores from in dir, the
+// board's snapshot set: the newest that still passes quick_check. It
+// returns nil and a note when there is none to use. (A snapshot named
+// with --snapshot is opened up front instead: openNamedSnapshot.)
+func pickSnapshot(dir, db string) (*snapshotSource, []string, error) {
 	sets, err := board.Snapshot.List(dir, db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list snapshots: %w", err)
@@ -187,6 +174,40 @@ func pickSnapshot(ctx context.Context, named, dir, db string) (*snapshotSource, 
 		return &snapshotSource{path: sets[i].Path, named: sets[i].Path, takenAt: sets[i].When}, notes, nil
 	}
 	return nil, append(notes, "no verified snapshot of this board to restore lost rows from (kanban-recover snapshot takes one)"), nil
+}
+
+// openNamedSnapshot opens the snapshot a user named (--snapshot): copied
+// to a private scratch directory first, as anything outside the board's
+// own snapshot set may be a live board, and checked to be a kanban board
+// that passes quick_check. Anything else wraps ErrSnapshotInvalid.
+func openNamedSnapshot(ctx context.Context, named string) (*snapshotSource, error) {
+	fi, err := os.Stat(named)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrSnapshotInvalid, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrSnapshotInvalid, named)
+	}
+	sc, err := copyBoard(ctx, named)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSnapshotInvalid, named, err)
+	}
+	src := &snapshotSource{path: sc.DB, named: named, takenAt: takenAt(named), scratch: sc}
+	if err := usable(src.path); err != nil {
+		src.close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrSnapshotInvalid, named, err)
+	}
+	return src, nil
+}
+
+// CheckSnapshot checks a snapshot named with --snapshot before any work
+// is done with it (auto checks it before it looks at the board): it is a
+// regular file holding a kanban board that passes quick_check, else the
+// error wraps ErrSnapshotInvalid. It reads a private copy.
+func CheckSnapshot(ctx context.Context, path string) error {
+	src, err := openNamedSnapshot(ctx, path)
+	src.close()
+	return err
 }
 
 // ErrNoSnapshot means a board has no snapshot to compare or restore from.

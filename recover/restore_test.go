@@ -2,6 +2,7 @@ package recover_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,7 +315,7 @@ func TestSalvage_namedSnapshot(t *testing.T) {
 	}
 	_, err = recover.Salvage(ctx(t), recover.SalvageOptions{DBPath: rc.db, OutPath: filepath.Join(t.TempDir(), "x.db"),
 		SnapshotPath: filepath.Join(t.TempDir(), "none.db")})
-	if !errors.Is(err, recover.ErrNoBoard) {
+	if !errors.Is(err, recover.ErrSnapshotInvalid) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing named snapshot: %v", err)
 	}
 }

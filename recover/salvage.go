@@ -41,6 +41,16 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	if _, err := os.Lstat(opts.OutPath); err == nil {
 		return nil, fmt.Errorf("salvage: %s: %w", opts.OutPath, ErrOutputExists)
 	}
+	var named *snapshotSource
+	if opts.SnapshotPath != "" {
+		// A snapshot the user named is checked before any work: a bad
+		// path must not go unnoticed because nothing happened to be lost.
+		var err error
+		if named, err = openNamedSnapshot(ctx, opts.SnapshotPath); err != nil {
+			return nil, fmt.Errorf("salvage: %w", err)
+		}
+		defer named.close()
+	}
 	sc, err := copyBoard(ctx, opts.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
@@ -54,11 +64,13 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
-	snap, err := opts.snapshot(ctx, ex.Loss, rep)
+	snap, err := opts.snapshot(ex.Loss, named, rep)
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
-	defer snap.close()
+	if snap != named {
+		defer snap.close()
+	}
 	ws, err := writeOutput(ctx, ex, img, opts.OutPath, now(), snap)
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
@@ -70,12 +82,21 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 }
 
 // snapshot picks the snapshot to restore from: none when nothing is
-// known lost by key, or none is given or usable (a note says so).
-func (o SalvageOptions) snapshot(ctx context.Context, loss *Loss, rep *Report) (*snapshotSource, error) {
-	if !loss.keyed() || o.SnapshotDir == "" && o.SnapshotPath == "" {
+// known lost by key, or none is given or usable (a note says so); the
+// one named (already opened and checked) when there is one.
+func (o SalvageOptions) snapshot(loss *Loss, named *snapshotSource, rep *Report) (*snapshotSource, error) {
+	switch {
+	case !loss.keyed():
+		if named != nil {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("snapshot %s checked and not needed: no row is known lost", o.SnapshotPath))
+		}
+		return nil, nil
+	case named != nil:
+		return named, nil
+	case o.SnapshotDir == "":
 		return nil, nil
 	}
-	src, notes, err := pickSnapshot(ctx, o.SnapshotPath, o.SnapshotDir, o.DBPath)
+	src, notes, err := pickSnapshot(o.SnapshotDir, o.DBPath)
 	rep.Notes = append(rep.Notes, notes...)
 	return src, err
 }
