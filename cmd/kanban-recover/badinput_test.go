@@ -184,7 +184,7 @@ var stateCodes = map[string]map[string]int{
 	"missing-dir":      {"check": 1, "salvage": 1, "diff": 1, "auto": 0, "swap": 1, "snapshot": 1},
 	"directory":        {"check": 1, "salvage": 1, "diff": 1, "auto": 1, "swap": 1, "snapshot": 1},
 	"not-sqlite":       {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
-	"zero-bytes":       {"check": 0, "salvage": 1, "diff": 0, "auto": 0, "swap": 0, "snapshot": 1},
+	"zero-bytes":       {"check": 0, "salvage": 1, "diff": 0, "auto": 0, "swap": 0, "snapshot": 0},
 	"truncated-header": {"check": 3, "salvage": 1, "diff": 1, "auto": 1, "swap": 0, "snapshot": 3},
 	"truncated-half":   {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
 	"truncated-page1":  {"check": 3, "salvage": 0, "diff": 0, "auto": 0, "swap": 0, "snapshot": 3},
