@@ -23,6 +23,10 @@ type SwapJournal struct {
 	// undo refuses to put held files back over a db that no longer
 	// matches it (someone removed the block and wrote).
 	DB *FileID `json:"db,omitempty"`
+	// NoDB: there was no db when the journal was written (a board whose
+	// -wal or -journal alone held data); a db found later was made by
+	// someone else.
+	NoDB bool `json:"no_db,omitempty"`
 }
 
 // FileID is enough of a stat to tell that a file was replaced or written.
@@ -51,11 +55,14 @@ func sameID(id *FileID, path string) bool {
 	return err == nil && *now == *id
 }
 
-// WriteSwapJournal records the identities of db and j.Staged in j and
+// WriteSwapJournal records the identities of db (none when it is
+// missing) and j.Staged in j and
 // writes it, durably (file and directory fsynced), at SwapPendingPath(db),
 // replacing a leftover one. On failure no journal is left.
 func WriteSwapJournal(fsys FS, db string, j SwapJournal) (err error) {
-	if j.DB, err = StatID(db); err != nil {
+	if j.DB, err = StatID(db); errors.Is(err, fs.ErrNotExist) {
+		j.DB, j.NoDB = nil, true // a board whose db is missing: only its sidecars are held
+	} else if err != nil {
 		return err
 	}
 	sid, err := StatID(j.Staged)

@@ -40,7 +40,7 @@ func ResolveSwap(fsys FS, db string) (string, error) {
 		if err := Finish(fsys, db, j.Set); err != nil {
 			return "", fmt.Errorf("finish interrupted swap: %w", err)
 		}
-	case j.DB != nil && !sameID(j.DB, db) && HoldsContent(db):
+	case dbChanged(db, j) && HoldsContent(db):
 		diverged = keepDiverged(fsys, db, j)
 		if !errors.Is(diverged, ErrSwapDiverged) {
 			return "", fmt.Errorf("interrupted swap: %w", diverged)
@@ -61,6 +61,19 @@ func ResolveSwap(fsys FS, db string) (string, error) {
 		return "", diverged
 	}
 	return note, nil
+}
+
+// dbChanged tells whether the db is not the one the journal recorded:
+// another file, or any file where the board had none (a swap of a board
+// whose db was missing: nothing may have created one meanwhile).
+func dbChanged(db string, j *SwapJournal) bool {
+	switch {
+	case j.NoDB:
+		return exists(db)
+	case j.DB == nil: // a journal written before identities were kept
+		return false
+	}
+	return !sameID(j.DB, db)
 }
 
 // committed tells whether an interrupted swap got as far as its rename.

@@ -116,6 +116,53 @@ func TestResolveSwap_diverged(t *testing.T) {
 	}
 }
 
+// TestResolveSwap_missingDB: the swap of a board whose db was missing
+// (only its -wal held data) is undone with the -wal back in place; a db
+// that appeared meanwhile is a divergence: the held -wal goes to the set,
+// never next to a database it was not written for.
+func TestResolveSwap_missingDB(t *testing.T) {
+	for _, appeared := range []bool{false, true} {
+		db := filepath.Join(t.TempDir(), "kanban.db")
+		if err := os.WriteFile(WAL(db), []byte("lone-wal"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		j := SwapJournal{Staged: SwapStagedPath(db), Set: filepath.Join(filepath.Dir(db), "quarantine", "set"), Copied: true}
+		if err := os.WriteFile(j.Staged, []byte("new board"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(j.Set, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteSwapJournal(OSFS{}, db, j); err != nil {
+			t.Fatal(err)
+		}
+		if err := Block(OSFS{}, db); err != nil {
+			t.Fatal(err)
+		}
+		if appeared {
+			if err := os.WriteFile(db, []byte("created meanwhile"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := ResolveSwap(OSFS{}, db)
+		kept := filepath.Join(j.Set, "kanban.db-wal")
+		switch {
+		case appeared && !errors.Is(err, ErrSwapDiverged):
+			t.Errorf("db appeared: resolve %v, want ErrSwapDiverged", err)
+		case appeared:
+			if got, _ := os.ReadFile(kept); string(got) != "lone-wal" || exists(WAL(db)) {
+				t.Errorf("db appeared: -wal in set %q, -wal next to db %v", got, exists(WAL(db)))
+			}
+		case err != nil:
+			t.Errorf("undo: %v", err)
+		default:
+			if got, _ := os.ReadFile(WAL(db)); string(got) != "lone-wal" || exists(db) {
+				t.Errorf("undo: -wal %q, db exists %v", got, exists(db))
+			}
+		}
+	}
+}
+
 // TestResolveSwap_tornJournal: a journal torn while being written means
 // nothing was moved yet; it is removed.
 func TestResolveSwap_tornJournal(t *testing.T) {
