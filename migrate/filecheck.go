@@ -23,9 +23,9 @@ const (
 	// DamageRootPage: the root page of a table or index is not a b-tree
 	// page of its kind (overwritten, zeroed, or past the end of the file).
 	DamageRootPage = "root_page"
-	// DamageEmptyWithData: the database file is empty but its -wal or
-	// -journal holds data. SQLite takes a zero-byte database for a new
-	// one and deletes that sidecar as it opens it.
+	// DamageEmptyWithData: the database file is missing or empty but its
+	// -wal or -journal holds data. SQLite takes a zero-byte (or missing)
+	// database for a new one and deletes that sidecar as it opens it.
 	DamageEmptyWithData = "empty_with_data"
 )
 

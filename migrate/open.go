@@ -56,8 +56,8 @@ type Board struct {
 // The connection never checkpoints on close unless a write was committed
 // through it (MarkWritten), and the board's files pass CheckFiles (the
 // -wal's frame chain, the b-tree root pages; a *DamageError otherwise)
-// before anything is written. A zero-byte database whose -wal or
-// -journal holds data is a *DamageError (DamageEmptyWithData) before
+// before anything is written. A missing or zero-byte database whose -wal
+// or -journal holds data is a *DamageError (DamageEmptyWithData) before
 // SQLite opens it.
 func OpenBoard(ctx context.Context, path string, exclusive bool, busy time.Duration) (*Board, error) {
 	return openBoard(ctx, path, exclusive, false, busy)
@@ -72,18 +72,16 @@ func OpenBoardRead(ctx context.Context, path string, busy time.Duration) (*Board
 }
 
 func openBoard(ctx context.Context, path string, exclusive, read bool, busy time.Duration) (_ *Board, err error) {
+	// SQLite would delete a -wal or -journal that holds data next to a
+	// missing or empty database as it opens it: that is damage, not a
+	// new board or no board, and SQLite must not see it.
+	var ee *board.EmptyDBError
+	if err := board.CheckEmpty(path); errors.As(err, &ee) {
+		return nil, &DamageError{DB: path, Kind: DamageEmptyWithData, Detail: ee.Error()}
+	}
 	size, err := checkFile(path)
 	if err != nil {
 		return nil, err
-	}
-	if size == 0 {
-		// SQLite would delete a -wal or -journal that holds data next to
-		// an empty database as it opens it: that is damage, not a new
-		// board, and SQLite must not see it.
-		var ee *board.EmptyDBError
-		if err := board.CheckEmpty(path); errors.As(err, &ee) {
-			return nil, &DamageError{DB: path, Kind: DamageEmptyWithData, Detail: ee.Error()}
-		}
 	}
 	b := &Board{Path: path, Empty: size == 0}
 	defer func() {

@@ -161,7 +161,7 @@ func (a *auto) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := os.Stat(a.o.DBPath); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(a.o.DBPath); errors.Is(err, os.ErrNotExist) && board.CheckEmpty(a.o.DBPath) == nil {
 		a.rep.Status = StatusMissing
 		return a.clearOrphanMarker()
 	}
@@ -208,6 +208,9 @@ func (a *auto) run(ctx context.Context) error {
 	}
 	if chk.Has(KindNotSQLite) {
 		return a.startFresh(ctx, "not a SQLite database: no page of it is a b-tree page")
+	}
+	if chk.Has(KindEmptyDB) {
+		return a.salvageSidecar(ctx, chk)
 	}
 	if indexOnly(storageProblems(chk)) {
 		done, err := a.reindex(ctx)
@@ -438,6 +441,52 @@ func (a *auto) salvageAndSwap(ctx context.Context) error {
 	if err := a.swapIn(ctx, out, ActionSalvage); err != nil {
 		return err
 	}
+	a.rep.WithLoss = sal.Loss.Lossy()
+	return nil
+}
+
+// salvageSidecar repairs a board whose database is missing or 0 bytes
+// while its -wal or -journal holds data (KindEmptyDB). A -wal's committed
+// frames are whole pages: the salvage reads the newest committed frame of
+// each page, the pages no frame holds were the lost file's and count as
+// unreadable (the loss report says what they held, as far as the frames
+// tell), and what it recovers is swapped in like any salvage, the -wal
+// going into the quarantine set. A -journal holds only the pages a
+// transaction was about to change, not a board; a -wal with no committed
+// frame, or none that yields a row, holds nothing either: startFresh.
+func (a *auto) salvageSidecar(ctx context.Context, chk *CheckReport) error {
+	e := chk.emptyDB
+	why := e.Detail()
+	if e.Suffix == board.JournalSuffix {
+		return a.startFresh(ctx, why+"; a -journal holds only the old copies of the pages a transaction was changing, not a board")
+	}
+	if err := a.refuseBusy(); err != nil {
+		return err
+	}
+	out := salvagePath(a.o.DBPath)
+	defer a.removeTemp()
+	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now,
+		SnapshotDir: a.o.SnapshotDir, SnapshotPath: a.o.SnapshotPath})
+	switch {
+	case errors.Is(err, ErrNotDatabase):
+		return a.startFresh(ctx, why+", and it holds no committed SQLite page")
+	case err != nil:
+		return err
+	}
+	a.rep.Salvage, a.rep.Loss, a.rep.Restored = sal, sal.Loss, sal.Restored
+	if sal.RowsRecovered == 0 {
+		a.removeTemp()
+		if err := a.startFresh(ctx, why+", and no row can be read from it"); err != nil {
+			return err
+		}
+		a.rep.WithLoss = true
+		return nil
+	}
+	if err := a.swapIn(ctx, out, ActionSalvage); err != nil {
+		return err
+	}
+	a.note("the board was rebuilt from its %s alone (%d of %d pages); the pages no frame held were in the database file, which is gone",
+		e.Suffix, sal.PagesFromWAL, sal.Pages)
 	a.rep.WithLoss = sal.Loss.Lossy()
 	return nil
 }

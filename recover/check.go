@@ -37,7 +37,7 @@ const (
 	KindFileTooLarge = "file_larger_than_header"
 	KindSwapPending  = "swap_interrupted" // a swap's commit was cut short: the -wal may be held aside
 	KindNotSQLite    = "not_sqlite"       // no page is a b-tree page: nothing to salvage (auto --fresh)
-	KindEmptyDB      = "empty_with_data"  // a 0-byte database next to a -wal or -journal that holds data
+	KindEmptyDB      = "empty_with_data"  // a missing or 0-byte database next to a -wal or -journal that holds data
 )
 
 // maxIntegrityRows caps the integrity rows kept in a report.
@@ -76,8 +76,20 @@ type CheckReport struct {
 	// marker a full check that found no damage removed.
 	Marker        *board.Damage `json:"damage_marker,omitempty"`
 	MarkerCleared *board.Damage `json:"damage_marker_cleared,omitempty"`
+	// DBMissing: there is no database file, but its -wal or -journal
+	// holds data (a KindEmptyDB problem); FileSize is then 0.
+	DBMissing bool `json:"db_missing,omitempty"`
 
 	indexScoped int
+	emptyDB     *board.EmptyDBError // the copy's, see scratch.Empty
+}
+
+// FreshOnly tells whether the only repair is a fresh board (auto
+// --fresh): the file is not a SQLite database, or all the board has left
+// is a -journal next to a missing or empty database (the old copies of
+// the pages one transaction was changing, nothing to salvage).
+func (r *CheckReport) FreshOnly() bool {
+	return r.Has(KindNotSQLite) || (r.emptyDB != nil && r.emptyDB.Suffix == board.JournalSuffix)
 }
 
 func (r *CheckReport) problem(kind, format string, args ...any) {
@@ -109,7 +121,8 @@ func Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 		return nil, fmt.Errorf("check: %w", err)
 	}
 	defer sc.Close()
-	r := &CheckReport{DBPath: opts.DBPath, Mode: "quick_check", Problems: []Problem{}}
+	r := &CheckReport{DBPath: opts.DBPath, Mode: "quick_check", Problems: []Problem{}, emptyDB: sc.Empty}
+	r.DBMissing = sc.Empty != nil && sc.Empty.Missing
 	if opts.Full {
 		r.Mode = "integrity_check"
 	}
@@ -170,14 +183,13 @@ func (r *CheckReport) checkFiles(db string) error {
 // when its header is not sane, no page of it parses as a b-tree page and
 // no -wal gives another way in (sqlitefile.NotADatabase, kanban's own
 // verdict), it is not a SQLite database at all, and the repair is to
-// start a fresh board (auto --fresh). A 0-byte database next to a -wal
-// or -journal holding data is not empty: SQLite would delete that
-// sidecar, a salvage reads it.
+// start a fresh board (auto --fresh). A missing or 0-byte database next
+// to a -wal or -journal holding data is not empty: SQLite would delete
+// that sidecar, a salvage reads it.
 func (r *CheckReport) checkSalvageable(db string) error {
 	if r.FileSize == 0 {
-		var ee *board.EmptyDBError
-		if errors.As(board.CheckEmpty(db), &ee) {
-			r.problem(KindEmptyDB, "the database file is empty but its %s holds %d bytes (SQLite would delete it)", ee.Suffix, ee.Size)
+		if e := r.emptyDB; e != nil {
+			r.problem(KindEmptyDB, "%s", e.Detail())
 		}
 		return nil
 	}

@@ -62,17 +62,25 @@ type scratch struct {
 	// analysed as it is, with the interrupted transaction's pages).
 	RolledBack bool
 	JournalErr error
+	// Empty is set when the board's database was missing or 0 bytes while
+	// its -wal or -journal held data (board.CheckEmpty): the copy then has
+	// a 0-byte database (standing in for a missing one) and the sidecars
+	// as they were, which SQLite must not open (it would delete them).
+	Empty *board.EmptyDBError
 }
 
 // Close removes the scratch directory.
 func (s *scratch) Close() error { return os.RemoveAll(s.Dir) }
 
 // copyBoard copies dbPath and its sidecars into a new scratch directory.
-// A missing database is ErrNoBoard; missing sidecars are fine.
+// A missing database is ErrNoBoard, unless its -wal or -journal holds
+// data (scratch.Empty): what they hold is the board's, and the copy gets
+// a 0-byte database in its place. Missing sidecars are fine.
 func copyBoard(ctx context.Context, dbPath string) (*scratch, error) {
-	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+	lone := board.CheckEmpty(dbPath) != nil // the sidecars of a missing db hold data
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) && !lone {
 		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
-	} else if err != nil {
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("stat board: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "kanban-recover-*")
@@ -94,11 +102,24 @@ func copyBoard(ctx context.Context, dbPath string) (*scratch, error) {
 			s.Copied = append(s.Copied, suf)
 		}
 	}
-	if len(s.Copied) == 0 || s.Copied[0] != "" {
+	missing := len(s.Copied) == 0 || s.Copied[0] != ""
+	if missing && lone {
+		if err := os.WriteFile(s.DB, nil, 0o600); err != nil { // stands in for the missing db
+			s.Close()
+			return nil, fmt.Errorf("scratch: %w", err)
+		}
+	} else if missing {
 		s.Close()
 		return nil, fmt.Errorf("%s: %w", dbPath, ErrNoBoard)
 	}
-	if slices.Contains(s.Copied, board.JournalSuffix) {
+	var empty *board.EmptyDBError
+	if errors.As(board.CheckEmpty(s.DB), &empty) {
+		empty.DB, empty.Missing = dbPath, missing
+		s.Empty = empty
+	}
+	// A -journal next to an empty database has nothing to roll back into
+	// (and SQLite would delete it): it stays, for the check to see.
+	if slices.Contains(s.Copied, board.JournalSuffix) && s.Empty == nil {
 		s.JournalErr = rollBack(s.DB)
 		s.RolledBack = s.JournalErr == nil
 	}

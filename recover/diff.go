@@ -198,8 +198,10 @@ func readSide(ctx context.Context, path string) (map[string]sideTable, string, *
 		return nil, "", nil, err
 	}
 	defer sc.Close()
-	if tables, ok, err := readBySQLite(ctx, sc.DB); err != nil || ok {
-		return tables, ReadBySQLite, nil, err
+	if sc.Empty == nil { // SQLite would delete the sidecar and see no board
+		if tables, ok, err := readBySQLite(ctx, sc.DB); err != nil || ok {
+			return tables, ReadBySQLite, nil, err
+		}
 	}
 	img, err := Load(ctx, sc.DB)
 	if err != nil {

@@ -117,6 +117,10 @@ func newImage(main, wal []byte, walPresent bool) (*Image, error) {
 	return img, nil
 }
 
+// maxWALOnlyPages bounds the size of a database read from its -wal
+// alone: 4 Mi pages (16 GiB of 4 KiB pages), 1 byte of bookkeeping each.
+const maxWALOnlyPages = 1 << 22
+
 // padToPages zero-fills a final partial page so every page slice is whole;
 // the missing bytes read as unallocated space.
 func padToPages(b []byte, ps int) []byte {
@@ -130,7 +134,7 @@ func padToPages(b []byte, ps int) []byte {
 // size when there is one, else the header's count when it is valid and not
 // beyond the file, else the file size. A size claimed by damaged data is
 // capped by the pages that actually exist, so NPages is bounded by the
-// input's size.
+// input's size (by maxWALOnlyPages for a -wal without its database).
 func (img *Image) sizePages() {
 	n := img.FilePages
 	if h := img.Header; h.Sane() && h.PageCountValid() && h.PageCount < n {
@@ -141,6 +145,14 @@ func (img *Image) sizePages() {
 		// growth writes each new page as a frame. The cap also keeps a forged
 		// page number from sizing per-page tables.
 		reach := min(img.WAL.MaxPage, img.FilePages+uint32(len(img.walPages)))
+		if img.FilePages == 0 {
+			// No main file (missing or 0 bytes): the WAL is all there
+			// is, and the pages of the last commit's database it does
+			// not hold were the lost file's: unreadable (Page returns
+			// nil), not absent, so the loss accounting counts them. Up
+			// to a bound on what a forged size may claim.
+			reach = maxWALOnlyPages
+		}
 		n = min(img.WAL.DBSize, max(img.FilePages, reach))
 	}
 	img.NPages = n

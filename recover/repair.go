@@ -71,6 +71,15 @@ var indexOnlyRe = []*regexp.Regexp{
 func Repair(ctx context.Context, path string, o RepairOptions) (*RepairResult, error) {
 	path = resolvePath(path)
 	res := &RepairResult{DBPath: path}
+	var ee *board.EmptyDBError
+	if errors.As(board.CheckEmpty(path), &ee) {
+		// Not a missing or empty board: its -wal or -journal holds data
+		// SQLite would delete. Corrupt, kept and marked; nothing opened.
+		r := &repairer{path: path, o: o, res: res}
+		res.Status, res.Messages = RepairCorrupt, []string{ee.Error()}
+		r.snapshot()
+		return res, r.mark(nil)
+	}
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err

@@ -234,19 +234,20 @@ func (s *snapshotter) run(ctx context.Context) error {
 }
 
 // refuse fails for a board that is not there, is blocked by an
-// interrupted swap, carries a damage marker, is an empty database whose
-// -wal or -journal holds data (damage: SQLite would delete that sidecar
-// as it opened the board), is empty (ErrEmptyBoard), or has a hot -journal (SQLite would roll it
-// back in the board as it read it).
+// interrupted swap, carries a damage marker, is a missing or empty
+// database whose -wal or -journal holds data (damage: SQLite would delete
+// that sidecar as it opened the board), is empty (ErrEmptyBoard), or has
+// a hot -journal (SQLite would roll it back in the board as it read it).
 func (s *snapshotter) refuse() error {
 	db := s.o.DBPath
 	fi, err := os.Stat(db)
+	missing := errors.Is(err, fs.ErrNotExist)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case missing && board.CheckEmpty(db) == nil:
 		return fmt.Errorf("%s: %w", db, ErrNoBoard)
-	case err != nil:
+	case err != nil && !missing:
 		return fmt.Errorf("snapshot: %w", err)
-	case !fi.Mode().IsRegular():
+	case !missing && !fi.Mode().IsRegular():
 		return fmt.Errorf("%s is not a regular file", db)
 	}
 	if board.SwapPending(db) {
@@ -259,7 +260,7 @@ func (s *snapshotter) refuse() error {
 	if err != nil {
 		return err
 	}
-	if fi.Size() == 0 {
+	if missing || fi.Size() == 0 {
 		if err := board.CheckEmpty(db); err != nil {
 			return s.damaged("open", []string{err.Error()})
 		}

@@ -97,6 +97,9 @@ func (s *swapper) wantMode() string {
 	if strings.EqualFold(s.o.JournalMode, "delete") {
 		return "delete"
 	}
+	if s.missing && !exists(board.WAL(s.db)) && exists(board.Journal(s.db)) {
+		return "delete" // all that is left of the board is a rollback journal
+	}
 	return "wal"
 }
 

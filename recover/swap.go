@@ -102,6 +102,10 @@ type swapper struct {
 	newMode string // journal mode of the replacement as verified
 	staged  string // the file renamed over db
 	set     setChange
+	// missing: the db does not exist, only a -wal or -journal holding
+	// data (board.CheckEmpty); the swap puts a db in place and moves
+	// those into the quarantine set.
+	missing bool
 }
 
 // setChange records what phase A did to the quarantine, to undo it.
@@ -177,21 +181,23 @@ func (s *swapper) run(ctx context.Context) error {
 	return s.after(context.WithoutCancel(ctx))
 }
 
-// preflight checks the paths: both files exist and are distinct, and the
-// replacement is not one of the board's own files.
+// preflight checks the paths: both files exist (or the db is missing but
+// its -wal or -journal holds data: what the board is) and are distinct,
+// and the replacement is not one of the board's own files.
 func (s *swapper) preflight() error {
 	st, err := os.Stat(s.db)
-	if errors.Is(err, fs.ErrNotExist) {
+	s.missing = errors.Is(err, fs.ErrNotExist)
+	if s.missing && board.CheckEmpty(s.db) == nil {
 		return fmt.Errorf("%s: %w", s.db, ErrNoBoard)
 	}
-	if err != nil {
+	if err != nil && !s.missing {
 		return err
 	}
 	nst, err := os.Stat(s.newPath)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNewInvalid, err)
 	}
-	if os.SameFile(st, nst) {
+	if !s.missing && os.SameFile(st, nst) {
 		return fmt.Errorf("%s: %w", s.newPath, ErrSameFile)
 	}
 	if rel, err := filepath.Rel(s.qdir, s.newPath); err == nil && !strings.HasPrefix(rel, "..") {
@@ -298,7 +304,7 @@ func (s *swapper) quarantine(sum string) error {
 		s.set.created = true
 	}
 	s.set.dir, s.rep.Quarantine = dir, dir
-	if dst := filepath.Join(dir, filepath.Base(s.db)); !exists(dst) {
+	if dst := filepath.Join(dir, filepath.Base(s.db)); !exists(dst) && !s.missing {
 		if err := board.LinkOrCopy(s.fs, s.db, dst); err != nil {
 			return fmt.Errorf("quarantine %s: %w", filepath.Base(s.db), err)
 		}

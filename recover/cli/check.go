@@ -89,7 +89,7 @@ func (a *App) printCheck(t target, r *recover.CheckReport) {
 		a.out("  marked damaged (%s): kanban writes nothing to the board until it is repaired", d.Summary())
 	}
 	switch {
-	case r.Has(recover.KindNotSQLite):
+	case r.FreshOnly():
 		a.out("To move it into quarantine and start a fresh board run: %s", t.RepairCommand(board.FreshFlag))
 	case !r.Healthy || r.Marker != nil:
 		a.out("To repair it run: %s", t.RepairCommand())

@@ -23,7 +23,7 @@ type Target struct {
 	Slug    string // "" when the database was named by path
 	DB      string // the database file
 	Dir     string // where the board's quarantine/ and backups/ live
-	Missing bool   // --all only: the board has no database file yet
+	Missing bool   // --all only: the board has no database file yet (and no sidecar holding data)
 }
 
 // Quarantine is where damaged or replaced files of the board are kept.
@@ -155,7 +155,10 @@ func allTargets(b *Boards) []Target {
 	for _, m := range b.List(true) {
 		db := b.BoardDBPath(m.Slug)
 		_, err := os.Stat(db)
-		out = append(out, Target{Slug: m.Slug, DB: db, Dir: b.Dir(m.Slug), Missing: errors.Is(err, fs.ErrNotExist)})
+		// A missing database whose -wal or -journal holds data is a
+		// damaged board, not one with no database yet.
+		missing := errors.Is(err, fs.ErrNotExist) && board.CheckEmpty(db) == nil
+		out = append(out, Target{Slug: m.Slug, DB: db, Dir: b.Dir(m.Slug), Missing: missing})
 	}
 	return out
 }

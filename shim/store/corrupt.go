@@ -23,7 +23,8 @@ type CorruptError struct {
 	Snapshot string // forensic copy, "" when none could be made
 	Board    string
 	// NotSQLite says the file holds no b-tree page at all (text, random
-	// bytes): nothing can be salvaged, so the fix starts a fresh board.
+	// bytes), or all there is is a -journal next to a missing or empty
+	// database: nothing can be salvaged, so the fix starts a fresh board.
 	NotSQLite bool
 	Err       error
 }
@@ -100,6 +101,12 @@ func (s *Store) corrupt(cause error) error {
 	// The verdict kanban-recover gives too (one detector): a file with a
 	// sane header, or any b-tree page, or a -wal, is a board to salvage.
 	notDB := sqlitefile.NotADatabase(s.path, board.WAL(s.path))
+	// So is a -journal beside a missing or empty database (kanban-recover
+	// check's FreshOnly): old page copies of one transaction, not a board.
+	var ee *board.EmptyDBError
+	if errors.As(cause, &ee) && ee.Suffix == board.JournalSuffix {
+		notDB = true
+	}
 	return &CorruptError{Path: s.path, Reason: reason, Snapshot: snap, Board: s.opts.Board, NotSQLite: notDB, Err: cause}
 }
 

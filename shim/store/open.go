@@ -63,19 +63,9 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	size, exists, err := statBoard(path)
+	size, exists, err := s.checkFile()
 	if err != nil {
 		return s, err
-	}
-	if exists && size > 0 {
-		if err := checkHeader(path); err != nil {
-			return s, s.corrupt(err)
-		}
-	}
-	if exists && size == 0 {
-		if err := board.CheckEmpty(path); err != nil {
-			return s, s.corrupt(err)
-		}
 	}
 	if !exists && opts.ReadOnly {
 		return s, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
@@ -91,8 +81,14 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 			return s, fmt.Errorf("create board directory: %w", err)
 		}
 	}
-	if err := s.settleSwap(ctx); err != nil {
-		return s, err
+	if board.SwapPending(path) {
+		if err := s.settleSwap(ctx); err != nil {
+			return s, err
+		}
+		// An undone swap put the board's own sidecars back: look again.
+		if size, exists, err = s.checkFile(); err != nil {
+			return s, err
+		}
 	}
 	if g, gerr := lockd.HoldOpen(ctx, path); gerr == nil {
 		s.guard = g
@@ -104,6 +100,9 @@ func open(ctx context.Context, path string, opts Options) (s *Store, err error) 
 		s.guard.Close()
 		s.guard = nil
 		if err := s.settleSwap(ctx); err != nil {
+			return s, err
+		}
+		if size, exists, err = s.checkFile(); err != nil {
 			return s, err
 		}
 		if g, gerr := lockd.HoldOpen(ctx, path); gerr == nil {
@@ -174,6 +173,26 @@ func (s *Store) settleSwap(ctx context.Context) error {
 		return pe
 	}
 	return nil
+}
+
+// checkFile looks at the board's file before SQLite does: its size, a
+// header that must be SQLite's when there is content, and, for a file
+// that is missing or empty, a -wal or -journal holding data next to it
+// (board.CheckEmpty): SQLite would start an empty board and delete that
+// sidecar, so it is damage, refused like any other (s.corrupt).
+func (s *Store) checkFile() (size int64, exists bool, err error) {
+	if size, exists, err = statBoard(s.path); err != nil {
+		return size, exists, err
+	}
+	if size > 0 {
+		err = checkHeader(s.path)
+	} else {
+		err = board.CheckEmpty(s.path)
+	}
+	if err != nil {
+		return size, exists, s.corrupt(err)
+	}
+	return size, exists, nil
 }
 
 func statBoard(path string) (size int64, exists bool, err error) {

@@ -30,19 +30,12 @@ func OpenRead(ctx context.Context, path string, opts Options) (s *Store, err err
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	size, exists, err := statBoard(path)
+	size, exists, err := s.checkFile()
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
 		return nil, fmt.Errorf("no kanban DB at %s: %w", path, fs.ErrNotExist)
-	}
-	if size > 0 {
-		if err := checkHeader(path); err != nil {
-			return nil, s.corrupt(err)
-		}
-	} else if err := board.CheckEmpty(path); err != nil {
-		return nil, s.corrupt(err)
 	}
 	s.damage, _ = board.ReadDamage(path)
 	defer func() {
