@@ -210,7 +210,7 @@ func (a *auto) run(ctx context.Context) error {
 		return a.startFresh(ctx, "not a SQLite database: no page of it is a b-tree page")
 	}
 	if chk.Has(KindEmptyDB) {
-		return a.salvageSidecar(ctx, chk)
+		return a.salvageAndSwap(ctx, chk.emptyDB)
 	}
 	if indexOnly(storageProblems(chk)) {
 		done, err := a.reindex(ctx)
@@ -218,7 +218,7 @@ func (a *auto) run(ctx context.Context) error {
 			return err
 		}
 	}
-	return a.salvageAndSwap(ctx)
+	return a.salvageAndSwap(ctx, nil)
 }
 
 // confirm checks a damaged-looking board again between two content
@@ -413,52 +413,22 @@ func (a *auto) recheck(ctx context.Context) error {
 // salvageAndSwap is the full repair: refuse early while the board is
 // open, salvage, diff, swap (which verifies the salvage and refuses if the
 // board changed since the confirming check), check again.
-func (a *auto) salvageAndSwap(ctx context.Context) error {
-	if err := a.refuseBusy(); err != nil {
-		return err
-	}
-	out := salvagePath(a.o.DBPath)
-	defer a.removeTemp()
-	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now,
-		SnapshotDir: a.o.SnapshotDir, SnapshotPath: a.o.SnapshotPath})
-	if err != nil {
-		return err
-	}
-	a.rep.Salvage, a.rep.Loss, a.rep.Restored = sal, sal.Loss, sal.Restored
-	if sal.RowsRecovered == 0 && sal.FileSize >= minSalvageBytes {
-		a.removeTemp()
-		if err := a.startFresh(ctx, fmt.Sprintf("the salvage recovered no rows from a %d-byte file (inspect it with `kanban-recover salvage` and `diff`)", sal.FileSize)); err != nil {
-			return err
+//
+// empty is set for a board whose database is missing or 0 bytes while its
+// -wal or -journal holds data (KindEmptyDB). A -wal's committed frames
+// are whole pages: the salvage reads the newest committed frame of each
+// page, the pages no frame holds were the lost file's and count as loss,
+// and the -wal goes into the quarantine set with the swap. A -journal
+// holds only the pages a transaction was about to change, not a board; a
+// -wal with no committed frame, or none that yields a row, holds nothing
+// either: startFresh.
+func (a *auto) salvageAndSwap(ctx context.Context, empty *board.EmptyDBError) error {
+	why := ""
+	if empty != nil {
+		why = empty.Detail()
+		if empty.Suffix == board.JournalSuffix {
+			return a.startFresh(ctx, why+"; a -journal holds only the old copies of the pages a transaction was changing, not a board")
 		}
-		a.rep.WithLoss = true // whatever the large file held is not on the fresh board
-		return nil
-	}
-	if d, err := Diff(ctx, a.o.DBPath, out); err != nil {
-		a.note("diff: %v", err)
-	} else {
-		a.rep.Diff = d
-	}
-	if err := a.swapIn(ctx, out, ActionSalvage); err != nil {
-		return err
-	}
-	a.rep.WithLoss = sal.Loss.Lossy()
-	return nil
-}
-
-// salvageSidecar repairs a board whose database is missing or 0 bytes
-// while its -wal or -journal holds data (KindEmptyDB). A -wal's committed
-// frames are whole pages: the salvage reads the newest committed frame of
-// each page, the pages no frame holds were the lost file's and count as
-// unreadable (the loss report says what they held, as far as the frames
-// tell), and what it recovers is swapped in like any salvage, the -wal
-// going into the quarantine set. A -journal holds only the pages a
-// transaction was about to change, not a board; a -wal with no committed
-// frame, or none that yields a row, holds nothing either: startFresh.
-func (a *auto) salvageSidecar(ctx context.Context, chk *CheckReport) error {
-	e := chk.emptyDB
-	why := e.Detail()
-	if e.Suffix == board.JournalSuffix {
-		return a.startFresh(ctx, why+"; a -journal holds only the old copies of the pages a transaction was changing, not a board")
 	}
 	if err := a.refuseBusy(); err != nil {
 		return err
@@ -468,25 +438,39 @@ func (a *auto) salvageSidecar(ctx context.Context, chk *CheckReport) error {
 	sal, err := Salvage(ctx, SalvageOptions{DBPath: a.o.DBPath, OutPath: out, Progress: a.o.Progress, Now: a.o.Now,
 		SnapshotDir: a.o.SnapshotDir, SnapshotPath: a.o.SnapshotPath})
 	switch {
-	case errors.Is(err, ErrNotDatabase):
+	case empty != nil && errors.Is(err, ErrNotDatabase):
 		return a.startFresh(ctx, why+", and it holds no committed SQLite page")
 	case err != nil:
 		return err
 	}
 	a.rep.Salvage, a.rep.Loss, a.rep.Restored = sal, sal.Loss, sal.Restored
-	if sal.RowsRecovered == 0 {
+	if sal.RowsRecovered == 0 && (empty != nil || sal.FileSize >= minSalvageBytes) {
+		if empty != nil {
+			why += ", and no row can be read from it"
+		} else {
+			why = fmt.Sprintf("the salvage recovered no rows from a %d-byte file (inspect it with `kanban-recover salvage` and `diff`)", sal.FileSize)
+		}
 		a.removeTemp()
-		if err := a.startFresh(ctx, why+", and no row can be read from it"); err != nil {
+		if err := a.startFresh(ctx, why); err != nil {
 			return err
 		}
-		a.rep.WithLoss = true
+		a.rep.WithLoss = true // whatever the board held is not on the fresh board
 		return nil
+	}
+	if empty == nil {
+		if d, err := Diff(ctx, a.o.DBPath, out); err != nil {
+			a.note("diff: %v", err)
+		} else {
+			a.rep.Diff = d
+		}
 	}
 	if err := a.swapIn(ctx, out, ActionSalvage); err != nil {
 		return err
 	}
-	a.note("the board was rebuilt from its %s alone (%d of %d pages); the pages no frame held were in the database file, which is gone",
-		e.Suffix, sal.PagesFromWAL, sal.Pages)
+	if empty != nil {
+		a.note("the board was rebuilt from its %s alone (%d of %d pages); the pages no frame held were in the database file, which is gone",
+			empty.Suffix, sal.PagesFromWAL, sal.Pages)
+	}
 	a.rep.WithLoss = sal.Loss.Lossy()
 	return nil
 }
