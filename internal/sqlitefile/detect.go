@@ -61,6 +61,9 @@ func HasBTreePages(r io.ReaderAt, size int64) bool {
 // b-tree pages passing accept; first stops at the first one.
 func scorePages(r io.ReaderAt, size, ps int64, accept PageAccept, first bool) int {
 	n := size / ps
+	if n == 0 {
+		return 0 // no whole page: nothing to read, nothing to allocate
+	}
 	step := max(1, n/DetectSample)
 	buf := make([]byte, ps)
 	score := 0
