@@ -468,8 +468,8 @@ func (a *auto) salvageAndSwap(ctx context.Context, empty *board.EmptyDBError) er
 		return err
 	}
 	if empty != nil {
-		a.note("the board was rebuilt from its %s alone (%d of %d pages); the pages no frame held were in the database file, which is gone",
-			empty.Suffix, sal.PagesFromWAL, sal.Pages)
+		a.note("the board was rebuilt from its %s alone (%d of the %d pages of its last commit); the pages no frame held were in the database file, which is gone",
+			empty.Suffix, sal.PagesFromWAL, sal.WAL.DBSize)
 	}
 	a.rep.WithLoss = sal.Loss.Lossy()
 	return nil

@@ -117,9 +117,14 @@ func newImage(main, wal []byte, walPresent bool) (*Image, error) {
 	return img, nil
 }
 
-// maxWALOnlyPages bounds the size of a database read from its -wal
-// alone: 4 Mi pages (16 GiB of 4 KiB pages), 1 byte of bookkeeping each.
-const maxWALOnlyPages = 1 << 22
+// walOnlyReach bounds the size of a database read from its -wal alone:
+// so many pages per page the -wal holds (a frame is at least 536 bytes),
+// keeping the per-page bookkeeping proportional to the input whatever
+// size a forged commit claims; and never past maxWALOnlyPages.
+const (
+	walOnlyReach    = 64
+	maxWALOnlyPages = 1 << 22
+)
 
 // padToPages zero-fills a final partial page so every page slice is whole;
 // the missing bytes read as unallocated space.
@@ -134,7 +139,8 @@ func padToPages(b []byte, ps int) []byte {
 // size when there is one, else the header's count when it is valid and not
 // beyond the file, else the file size. A size claimed by damaged data is
 // capped by the pages that actually exist, so NPages is bounded by the
-// input's size (by maxWALOnlyPages for a -wal without its database).
+// input's size (by walOnlyReach per -wal page for a -wal without its
+// database).
 func (img *Image) sizePages() {
 	n := img.FilePages
 	if h := img.Header; h.Sane() && h.PageCountValid() && h.PageCount < n {
@@ -150,8 +156,9 @@ func (img *Image) sizePages() {
 			// is, and the pages of the last commit's database it does
 			// not hold were the lost file's: unreadable (Page returns
 			// nil), not absent, so the loss accounting counts them. Up
-			// to a bound on what a forged size may claim.
-			reach = maxWALOnlyPages
+			// to a bound on what a forged size may claim (walOnlyReach;
+			// auto's note gives the last commit's size in full).
+			reach = uint32(min(maxWALOnlyPages, walOnlyReach*uint64(len(img.walPages))))
 		}
 		n = min(img.WAL.DBSize, max(img.FilePages, reach))
 	}
