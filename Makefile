@@ -17,7 +17,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 MODIFIED := $(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo true)
 LDFLAGS := -X $(CLIKIT).commit=$(COMMIT) -X $(CLIKIT).modified=$(MODIFIED) $(if $(VERSION),-X $(CLIKIT).version=$(VERSION))
 
-.PHONY: all build dist test deps lint release-check unit stress fuzz bench bench1x torture torture-control demo install clean
+.PHONY: all build dist dist-check test deps lint release-check unit stress fuzz bench bench1x torture torture-control demo install clean
 
 all: build
 
@@ -30,7 +30,7 @@ build:
 # release binaries, every test (libraries under the race detector), a
 # short fuzz of each parser and argument parser, a 1x run of every
 # benchmark, and a $(CI_TORTURE) torture run over both journal modes.
-test: lint release-check unit fuzz bench1x
+test: lint release-check dist-check unit fuzz bench1x
 	$(MAKE) --no-print-directory torture DURATION=$(CI_TORTURE)
 
 bench1x:
@@ -128,6 +128,26 @@ dist:
 	  done; done
 	@cd dist && if command -v sha256sum >/dev/null 2>&1; then sha256sum *-*; else shasum -a 256 *-*; fi > SHA256SUMS
 	@echo "dist/SHA256SUMS"
+
+# What a user downloads from dist/ must be what the README says: every
+# tool for every platform, matching SHA256SUMS, built static
+# (CGO_ENABLED=0) and -trimpath, free of test switches, and the ones for
+# this machine answer --version with their name and SQLite's version.
+dist-check: dist
+	@cd dist && n=$$(ls *-*-* | wc -l) && want=$$(( $(words $(CMDS)) * $(words $(PLATFORMS)) )) && \
+	  [ "$$n" = "$$want" ] || { echo "dist: $$n binaries, want $$want"; exit 1; }
+	@cd dist && if command -v sha256sum >/dev/null 2>&1; then sha256sum -c --quiet SHA256SUMS; else shasum -a 256 -c --quiet SHA256SUMS; fi
+	@for f in dist/*-*-*; do \
+	  m=$$($(GO) version -m $$f) || exit 1; \
+	  echo "$$m" | grep -q 'CGO_ENABLED=0' || { echo "$$f: not built with CGO_ENABLED=0"; exit 1; }; \
+	  echo "$$m" | grep -q -- '-trimpath=true' || { echo "$$f: not built with -trimpath"; exit 1; }; \
+	  if strings $$f | grep -q KANBANSHIM_TEST_; then echo "$$f: names a test switch"; exit 1; fi; \
+	done
+	@host=$$($(GO) env GOOS)-$$($(GO) env GOARCH); for c in $(CMDS); do \
+	  v=$$(dist/$$c-$$host --version) || { echo "dist/$$c-$$host --version failed"; exit 1; }; \
+	  echo "$$v" | grep -Eq "^$$c .*SQLite 3\.[0-9]+\.[0-9]+" || { echo "dist/$$c-$$host --version: $$v"; exit 1; }; \
+	done
+	@echo "dist: $(words $(CMDS)) tools x $(words $(PLATFORMS)) platforms, checksums, static, no test switches, --version ok"
 
 install: build
 	@mkdir -p $(PREFIX)/bin
