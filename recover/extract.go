@@ -97,6 +97,13 @@ type extractor struct {
 	prog *progress
 	ex   *Extraction
 
+	// hand, when set, gets each table's tree rows in batches as the walk
+	// adds them, then an end mark (see pipeline.go); batch collects the
+	// next batch and handErr is the first error hand returned.
+	hand    func(early) error
+	batch   []Row
+	handErr error
+
 	witnesses     []*witness      // what each index says about its table's rows
 	notData       map[uint32]bool // unreadable pages of the schema and of indexes
 	schemaDamaged bool            // sqlite_schema's tree had unreadable pages
@@ -107,12 +114,14 @@ type extractor struct {
 // unreachable pages re-homed by shape. It does not fail on damage, only on
 // cancellation or when it cannot set up its scratch schema database.
 func Extract(ctx context.Context, img *Image) (*Extraction, error) {
-	return extract(ctx, img, nil)
+	return extract(ctx, img, nil, nil)
 }
 
-func extract(ctx context.Context, img *Image, prog *progress) (*Extraction, error) {
+// extract is Extract with progress and, when hand is not nil, tree rows
+// handed over as they are read.
+func extract(ctx context.Context, img *Image, prog *progress, hand func(early) error) (*Extraction, error) {
 	x := &extractor{ctx: ctx, img: img, use: make(pageMap, int(img.NPages)+1), prog: prog, ex: &Extraction{},
-		notData: map[uint32]bool{}}
+		notData: map[uint32]bool{}, hand: hand}
 	x.prog.start(int(img.NPages))
 	x.ex.Schema = x.readSchema()
 	tables, notes, err := buildTables(ctx, x.ex.Schema)
@@ -125,6 +134,9 @@ func extract(ctx context.Context, img *Image, prog *progress) (*Extraction, erro
 			return nil, err
 		}
 		x.walkTable(t)
+		if err := x.handOver(t, true); err != nil {
+			return nil, err
+		}
 	}
 	x.walkIndexes()
 	x.ex.FreelistPages = img.markFreelist(x.use)
@@ -154,12 +166,28 @@ func (x *extractor) walkTable(t *TableData) {
 				t.Stats.BadCells++
 				continue
 			}
-			t.add(r)
+			if t.add(r) && x.hand != nil {
+				x.batch = append(x.batch, r)
+			}
+		}
+		if len(x.batch) >= handBatch {
+			_ = x.handOver(t, false) // an error stops the hand-off; the caller returns it
 		}
 	})
 	t.Stats.UnreadablePages += st.unreadable + st.reused
 	t.bad = append(t.bad, st.bad...)
 	x.ex.UnreadablePages += st.unreadable
+}
+
+// handOver hands the rows batched for t to x.hand, with end after t's
+// walk. The batch is the writer's from then on: a new one is started.
+func (x *extractor) handOver(t *TableData, end bool) error {
+	if x.hand == nil || x.handErr != nil {
+		return x.handErr
+	}
+	x.handErr = x.hand(early{t: t, rows: x.batch, end: end})
+	x.batch = nil
+	return x.handErr
 }
 
 // add appends r unless a row with the same primary key is already there

@@ -40,23 +40,54 @@ type prepared struct {
 	cols []int
 }
 
-// table creates or widens the output table for t and inserts t's rows in
-// rowid order. A row SQLite refuses (a UNIQUE clash, say) goes to
-// lost_and_found with the reason, never silently away.
-func (w *writer) table(t *TableData) error {
-	tg, err := w.target(t)
-	if err != nil {
+// table creates or widens the output table for t and inserts rows (t's,
+// in rowid order).
+func (w *writer) table(t *TableData, rows []Row) error {
+	tf := &tableFill{t: t}
+	defer tf.close()
+	if err := w.rows(tf, rows); err != nil {
 		return err
 	}
-	defer tg.close()
-	for i := range t.Rows {
+	return w.endTable(tf)
+}
+
+// tableFill is one table being filled, its rows given in one or more
+// parts; the output table is made ready at its first row.
+type tableFill struct {
+	t  *TableData
+	tg *target // nil until the first row, or the end
+}
+
+func (tf *tableFill) close() {
+	if tf.tg != nil {
+		tf.tg.close()
+		tf.tg = nil
+	}
+}
+
+// rows inserts the next rows of tf's table. A row SQLite refuses (a
+// UNIQUE clash, say) goes to lost_and_found with the reason, never
+// silently away. sqlite_sequence is left to sequence.
+func (w *writer) rows(tf *tableFill, rows []Row) error {
+	t := tf.t
+	if t.Name == "sqlite_sequence" || len(rows) == 0 {
+		return nil
+	}
+	if tf.tg == nil {
+		tg, err := w.target(t)
+		if err != nil {
+			return err
+		}
+		tf.tg = tg
+	}
+	for i := range rows {
 		if i%4096 == 0 {
 			if err := w.ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if err := w.insert(tg, &t.Rows[i]); err != nil {
-			r := &t.Rows[i]
+		if err := w.insert(tf.tg, &rows[i]); err != nil {
+			r := &rows[i]
 			w.st.failed[t.Name]++
 			w.lost = append(w.lost, lostEntry{page: r.Page, cell: r.Cell, rowid: r.Rowid,
 				values: r.Values, table: t.Name, cause: err.Error()})
@@ -64,6 +95,21 @@ func (w *writer) table(t *TableData) error {
 		}
 		w.st.inserted[t.Name]++
 	}
+	return nil
+}
+
+// endTable finishes tf's table: one without rows is still created or
+// widened, unless it is a canonical one nothing was read for (the schema
+// has it as it should be).
+func (w *writer) endTable(tf *tableFill) error {
+	if tf.tg == nil && tf.t.Name != "sqlite_sequence" && tf.t.Source != SchemaBuiltin {
+		tg, err := w.target(tf.t)
+		if err != nil {
+			return err
+		}
+		tf.tg = tg
+	}
+	tf.close()
 	return nil
 }
 

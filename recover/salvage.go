@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -29,6 +30,13 @@ type SalvageOptions struct {
 // only complete and passing integrity_check. The original files are never
 // opened for writing.
 func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
+	return salvage(ctx, opts, runtime.GOMAXPROCS(0) > 1)
+}
+
+// salvage is Salvage, with the writer on a goroutine of its own when
+// pipelined (pipeline.go), else after the extraction: on one core the
+// overlap buys nothing. Both write the same output.
+func salvage(ctx context.Context, opts SalvageOptions, pipelined bool) (*Report, error) {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -60,18 +68,11 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
-	ex, err := extract(ctx, img, newProgress(opts.Progress, nil))
-	if err != nil {
-		return nil, fmt.Errorf("salvage: %w", err)
+	write := opts.extractThenWrite
+	if pipelined {
+		write = opts.extractAndWrite
 	}
-	snap, err := opts.snapshot(ex.Loss, named, rep)
-	if err != nil {
-		return nil, fmt.Errorf("salvage: %w", err)
-	}
-	if snap != named {
-		defer snap.close()
-	}
-	ws, err := writeOutput(ctx, ex, img, opts.OutPath, now(), snap)
+	ex, ws, err := write(ctx, img, named, rep, now())
 	if err != nil {
 		return nil, fmt.Errorf("salvage: %w", err)
 	}
@@ -79,6 +80,24 @@ func Salvage(ctx context.Context, opts SalvageOptions) (*Report, error) {
 	rep.IntegrityCheck = "ok"
 	rep.DurationMS = time.Since(start).Milliseconds()
 	return rep, nil
+}
+
+// extractThenWrite extracts img, picks the snapshot and then writes
+// o.OutPath, one step after the other.
+func (o SalvageOptions) extractThenWrite(ctx context.Context, img *Image, named *snapshotSource, rep *Report, now time.Time) (*Extraction, writeStats, error) {
+	ex, err := extract(ctx, img, newProgress(o.Progress, nil), nil)
+	if err != nil {
+		return nil, writeStats{}, err
+	}
+	snap, err := o.snapshot(ex.Loss, named, rep)
+	if err != nil {
+		return nil, writeStats{}, err
+	}
+	if snap != named {
+		defer snap.close()
+	}
+	ws, err := writeOutput(ctx, ex, img, o.OutPath, now, snap)
+	return ex, ws, err
 }
 
 // snapshot picks the snapshot to restore from: none when nothing is

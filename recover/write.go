@@ -52,11 +52,20 @@ type lostEntry struct {
 // out+".tmp" in the same directory: the file is fsynced and only then
 // linked into place, so out is either complete or absent.
 func writeOutput(ctx context.Context, ex *Extraction, img *Image, out string, now time.Time, snap *snapshotSource) (writeStats, error) {
+	f := newFeed()
+	close(f.tables)
+	f.final <- final{ex: ex, snap: snap}
+	return writeFed(ctx, img, out, now, f)
+}
+
+// writeFed is writeOutput fed by f: tables handed early are inserted
+// while the extraction goes on (pipeline.go). On any error, the final
+// message's included, out+".tmp" is removed and out never appears.
+func writeFed(ctx context.Context, img *Image, out string, now time.Time, f *feed) (writeStats, error) {
 	tmp := out + ".tmp"
 	removeDB(tmp)
-	w := &writer{ctx: ctx, img: img, now: now, snap: snap, st: writeStats{
-		inserted: map[string]int{}, failed: map[string]int{}, added: map[string][]string{}, repaired: map[string]int{}}}
-	if err := w.build(tmp, ex); err != nil {
+	w := &writer{ctx: ctx, img: img, now: now, st: newWriteStats()}
+	if err := w.build(tmp, f); err != nil {
 		removeDB(tmp)
 		return w.st, err
 	}
@@ -67,8 +76,31 @@ func writeOutput(ctx context.Context, ex *Extraction, img *Image, out string, no
 	return w.st, nil
 }
 
+func newWriteStats() writeStats {
+	return writeStats{inserted: map[string]int{}, failed: map[string]int{}, added: map[string][]string{}, repaired: map[string]int{}}
+}
+
+// clone copies the counts, to go back to them with a savepoint.
+func (s writeStats) clone() writeStats {
+	c := newWriteStats()
+	c.lost, c.restored = s.lost, s.restored
+	for k, v := range s.inserted {
+		c.inserted[k] = v
+	}
+	for k, v := range s.failed {
+		c.failed[k] = v
+	}
+	for k, v := range s.repaired {
+		c.repaired[k] = v
+	}
+	for k, v := range s.added {
+		c.added[k] = append([]string(nil), v...)
+	}
+	return c
+}
+
 // build runs every step on a connection to tmp and closes it.
-func (w *writer) build(tmp string, ex *Extraction) (err error) {
+func (w *writer) build(tmp string, f *feed) (err error) {
 	w.conn, err = sqlite3.Open(tmp)
 	if err != nil {
 		return fmt.Errorf("create output: %w", err)
@@ -92,7 +124,8 @@ func (w *writer) build(tmp string, ex *Extraction) (err error) {
 	if _, err := migrate.Apply(w.ctx, w.conn, migrate.Options{Now: w.now.Unix()}); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
-	if err := w.fill(ex); err != nil {
+	ex, err := w.fill(f)
+	if err != nil {
 		return err
 	}
 	if w.snap != nil {
@@ -109,33 +142,46 @@ func (w *writer) build(tmp string, ex *Extraction) (err error) {
 	return nil
 }
 
-// fill inserts every table in one transaction.
-func (w *writer) fill(ex *Extraction) (err error) {
+// fill inserts every table in one transaction: the rows handed early as
+// they come (insertEarly), then, from the first table whose final rows
+// are not the ones inserted early (keepEarly), the final extraction. The
+// result is what inserting the final extraction in one go gives.
+func (w *writer) fill(f *feed) (ex *Extraction, err error) {
 	tx, err := w.conn.BeginImmediate()
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.End(&err)
-	for _, t := range ex.Tables {
-		if t.Name == "sqlite_sequence" || len(t.Rows) == 0 && t.Source == SchemaBuiltin {
-			continue
-		}
+	marks, err := w.insertEarly(f.tables)
+	if err != nil {
+		return nil, err
+	}
+	fin := <-f.final
+	if fin.err != nil {
+		return nil, fin.err
+	}
+	ex, w.snap = fin.ex, fin.snap
+	redo, err := w.keepEarly(marks, ex)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ex.Tables[redo:] {
 		if err := w.ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		if err := w.table(t); err != nil {
-			return fmt.Errorf("table %s: %w", t.Name, err)
+		if err := w.table(t, t.Rows); err != nil {
+			return nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
 	}
 	if t := ex.Table("sqlite_sequence"); t != nil {
 		if err := w.sequence(t); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, l := range ex.LostAndFound {
 		w.lost = append(w.lost, lostEntry{page: l.Page, cell: l.Cell, rowid: l.Rowid, values: l.Values, cause: "shape fits no table"})
 	}
-	return w.lostAndFound()
+	return ex, w.lostAndFound()
 }
 
 // integrity runs integrity_check on the output and wants exactly "ok".
