@@ -76,18 +76,24 @@ func damage(rng *rand.Rand, db, wal []byte) ([]byte, []byte, string) {
 // time, never panics, and either writes an integrity-ok database or fails
 // cleanly without leaving the output behind.
 func TestSalvage_generatedDamage(t *testing.T) {
-	iterations := 50
+	eachDamage(t, 50, func(name string, db, wal []byte, what string) {
+		t.Run(name, func(t *testing.T) {
+			salvageDamaged(t, db, wal, what)
+		})
+	})
+}
+
+// eachDamage calls fn with n seeded injuries (12 with -short) of the
+// damageBoard of each journal mode, named journal/seed.
+func eachDamage(t *testing.T, n int, fn func(name string, db, wal []byte, what string)) {
 	if testing.Short() {
-		iterations = 12
+		n = 12
 	}
 	for _, journal := range []string{"delete", "wal"} {
 		db, wal := damageBoard(t, t.TempDir(), journal)
-		for i := 0; i < iterations; i++ {
-			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			d, w, what := damage(rng, db, wal)
-			t.Run(fmt.Sprintf("%s/%02d", journal, i), func(t *testing.T) {
-				salvageDamaged(t, d, w, what)
-			})
+		for i := 0; i < n; i++ {
+			d, w, what := damage(rand.New(rand.NewPCG(uint64(i), 7)), db, wal)
+			fn(fmt.Sprintf("%s/%02d", journal, i), d, w, what)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,22 +36,14 @@ func TestSalvage_pipelineSameAsSequential(t *testing.T) {
 		}
 		boards = append(boards, copyFixture(t, m))
 	}
-	iterations := 40
-	if testing.Short() {
-		iterations = 12
-	}
-	for _, journal := range []string{"delete", "wal"} {
-		db, wal := damageBoard(t, t.TempDir(), journal)
-		for i := 0; i < iterations; i++ {
-			d, w, _ := damage(rand.New(rand.NewPCG(uint64(i), 7)), db, wal)
-			src := filepath.Join(t.TempDir(), "board.db")
-			writeFileT(t, src, d)
-			if len(w) > 0 {
-				writeFileT(t, src+"-wal", w)
-			}
-			boards = append(boards, src)
+	eachDamage(t, 40, func(_ string, db, wal []byte, _ string) {
+		src := filepath.Join(t.TempDir(), "board.db")
+		writeFileT(t, src, db)
+		if len(wal) > 0 {
+			writeFileT(t, src+"-wal", wal)
 		}
-	}
+		boards = append(boards, src)
+	})
 	rehomed, written := 0, 0
 	for _, src := range boards {
 		piped, pipedRep := salvageDump(t, src, recover.Salvage)
