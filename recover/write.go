@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,19 +84,11 @@ func newWriteStats() writeStats {
 
 // clone copies the counts, to go back to them with a savepoint.
 func (s writeStats) clone() writeStats {
-	c := newWriteStats()
-	c.lost, c.restored = s.lost, s.restored
-	for k, v := range s.inserted {
-		c.inserted[k] = v
-	}
-	for k, v := range s.failed {
-		c.failed[k] = v
-	}
-	for k, v := range s.repaired {
-		c.repaired[k] = v
-	}
+	c := s
+	c.inserted, c.failed, c.repaired = maps.Clone(s.inserted), maps.Clone(s.failed), maps.Clone(s.repaired)
+	c.added = make(map[string][]string, len(s.added))
 	for k, v := range s.added {
-		c.added[k] = append([]string(nil), v...)
+		c.added[k] = slices.Clone(v)
 	}
 	return c
 }
